@@ -1,0 +1,130 @@
+"""`make bench`: Bonito against direct-to-upstream and LiteLLM's proxy, in one run.
+
+Starts a fake OpenAI-compatible upstream, then each gateway in turn with one
+worker (Bonito; Bonito with a Redis-backed limit check when `redis-server` is
+installed; LiteLLM's proxy, installed on first use into bench/.litellm-venv),
+and measures for each: start to healthy, idle RSS, latency at concurrency 1
+(non-stream and stream, interleaved with direct requests so the difference is
+the added latency), requests/s at concurrency 32, RSS after load, and every
+non-2xx or malformed answer. Prints tables and writes bench/results/latest.json.
+
+Usage: python bench/run.py [--quick] [--skip-litellm] [--skip-redis] [--only bonito,litellm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script, from any venv
+
+import measure
+import procs
+import report
+import servers
+
+GATEWAYS = ("bonito", "bonito+redis", "litellm")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command line options."""
+    parser = argparse.ArgumentParser(description="Benchmark Bonito against direct and LiteLLM.")
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    parser.add_argument("--skip-litellm", action="store_true", help="do not install or run LiteLLM")
+    parser.add_argument("--skip-redis", action="store_true", help="do not run the bonito+redis variant")
+    parser.add_argument("--only", default="", help=f"comma list of gateways among {', '.join(GATEWAYS)}")
+    parser.add_argument("--requests", type=int, help="latency samples per target (non-stream)")
+    parser.add_argument("--duration", type=float, help="seconds of each throughput run")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument("--out", type=Path, default=servers.BENCH_DIR / "results" / "latest.json")
+    return parser.parse_args(argv)
+
+
+def choose_gateways(args: argparse.Namespace) -> list[str]:
+    """The gateways this run measures, in order."""
+    chosen = [g.strip() for g in args.only.split(",") if g.strip()] or list(GATEWAYS)
+    unknown = [g for g in chosen if g not in GATEWAYS]
+    if unknown:
+        raise SystemExit(
+            f"--only: unknown gateway(s) {', '.join(unknown)}; choose among {', '.join(GATEWAYS)}"
+        )
+    if args.skip_litellm:
+        chosen = [g for g in chosen if g != "litellm"]
+    if args.skip_redis:
+        chosen = [g for g in chosen if g != "bonito+redis"]
+    return chosen
+
+
+def settings(args: argparse.Namespace) -> measure.Settings:
+    """Durations and sample counts; --quick makes everything short."""
+    base = measure.Settings.quick() if args.quick else measure.Settings()
+    if args.requests:
+        base.latency_requests = args.requests
+        base.stream_requests = max(1, args.requests // 2)
+    if args.duration:
+        base.duration_s = args.duration
+    base.concurrency = args.concurrency
+    return base
+
+
+def cpu_layout(no_pin: bool) -> tuple[measure.Layout, str]:
+    """Pin the gateway to its own CPU when there are two or more."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if no_pin or len(cpus) < 2:
+        return measure.Layout(None, None), f"{len(cpus)} CPU(s), no pinning: all processes share them"
+    side, gateway = {cpus[0]}, {cpus[1]}
+    text = (
+        f"{len(cpus)} CPUs: gateway pinned to CPU {cpus[1]}; "
+        f"fake upstream, redis and load generator share CPU {cpus[0]}"
+    )
+    return measure.Layout(side, gateway), text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 unless it could not run at all."""
+    args = parse_args(argv)
+    gateways = choose_gateways(args)
+    layout, layout_text = cpu_layout(args.no_pin)
+    config = settings(args)
+    children = procs.Children()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bonito-bench-") as tmp:
+        bench = measure.Bench(config, layout, children, Path(tmp))
+        try:
+            targets = bench.run(gateways)
+        except KeyboardInterrupt:
+            print("\ninterrupted; stopping every child process", file=sys.stderr)
+            children.stop_all()
+            return 130
+        finally:
+            children.stop_all()
+    results = {
+        "meta": {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "mode": "quick" if args.quick else "full",
+            "layout": layout_text,
+            "cpus": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "settings": config.as_dict(),
+            "elapsed_s": round(time.perf_counter() - started, 1),
+            "notes": bench.notes,
+        },
+        "targets": targets,
+    }
+    print(report.render(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(measure.dumps(results))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

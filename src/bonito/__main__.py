@@ -1,0 +1,5 @@
+import sys
+
+from bonito.cli.main import main
+
+sys.exit(main())

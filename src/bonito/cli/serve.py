@@ -1,0 +1,69 @@
+"""`bonito serve`: validate, migrate, then run uvicorn with graceful shutdown."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from bonito.config.loader import ConfigError, load_config
+from bonito.config.settings import Settings
+
+# SIGTERM: stop accepting, let in-flight requests and streams finish, then flush usage.
+GRACEFUL_SHUTDOWN_S = 20
+
+
+def serve(args: argparse.Namespace) -> int:
+    if args.config:
+        path = Path(args.config).resolve()
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            print(f"bonito: invalid config\n{exc}", file=sys.stderr)
+            return 2
+        os.environ["BONITO_CONFIG_FILE"] = str(path)
+    else:
+        os.environ.pop("BONITO_CONFIG_FILE", None)
+    os.environ.setdefault("BONITO_LOG_LEVEL", args.log_level.upper())
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _migrate_once(settings)
+    uvicorn.run(
+        "bonito.platform:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers if args.workers > 1 else None,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        server_header=False,
+    )
+    return 0
+
+
+def _migrate_once(settings: Settings) -> None:
+    """Run migrations in the main process so workers do not race; a down DB is not fatal."""
+    from bonito.store.db import make_engine, migrate
+
+    async def run() -> None:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            await asyncio.wait_for(migrate(engine), 15)
+            os.environ["BONITO_MIGRATED"] = "1"
+        except Exception as exc:
+            logging.getLogger("bonito").warning(
+                "database unavailable at start (%s); the gateway serves and writes usage later",
+                type(exc).__name__)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,192 @@
+"""The `bonito.yaml` version 1 schema (see CONTRACT.md for the reference)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpenAIProviderConfig(_Strict):
+    type: Literal["openai"]
+    base_url: str = "https://api.openai.com/v1"
+    api_key: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
+class AzureProviderConfig(_Strict):
+    type: Literal["azure"]
+    endpoint: str
+    api_key: str | None = None
+    api_version: str = "2024-10-21"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    authority_host: str | None = None  # Entra ID authority override (tests, sovereign clouds)
+    use_v1_api: bool = False  # /openai/v1/... paths (model in body, no api-version)
+    timeout_s: float = Field(default=600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _auth(self) -> AzureProviderConfig:
+        entra = (self.tenant_id, self.client_id, self.client_secret)
+        if not self.api_key and not all(entra):
+            raise ValueError("set api_key, or all of tenant_id, client_id and client_secret")
+        return self
+
+
+class BedrockProviderConfig(_Strict):
+    type: Literal["bedrock"]
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
+class VertexProviderConfig(_Strict):
+    type: Literal["vertex"]
+    project: str
+    location: str = "us-central1"
+    service_account_file: str | None = None
+    service_account_json: str | None = None
+    endpoint_url: str | None = None
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
+class AnthropicProviderConfig(_Strict):
+    type: Literal["anthropic"]
+    api_key: str | None = None
+    base_url: str = "https://api.anthropic.com"
+    anthropic_version: str = "2023-06-01"
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
+ProviderConfig = Annotated[
+    OpenAIProviderConfig
+    | AzureProviderConfig
+    | BedrockProviderConfig
+    | VertexProviderConfig
+    | AnthropicProviderConfig,
+    Field(discriminator="type"),
+]
+
+
+class ModelConfig(_Strict):
+    provider: str
+    model: str
+    input_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
+    output_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
+
+
+class BudgetConfig(_Strict):
+    usd: Decimal = Field(gt=0)
+    period: Literal["daily", "weekly", "monthly"] = "monthly"
+    hard: bool = True  # hard cap refuses (429 budget_exceeded); soft only alerts
+
+
+class KeyConfig(_Strict):
+    name: str
+    key: str | None = None
+    key_sha256: str | None = None
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    tokens_per_minute: int | None = Field(default=None, gt=0)
+    allowed_models: list[str] | None = None
+    budget: BudgetConfig | None = None
+    org: str = "default"
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> KeyConfig:
+        if bool(self.key) == bool(self.key_sha256):
+            raise ValueError("set exactly one of key or key_sha256")
+        return self
+
+    @field_validator("key_sha256")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        if v is not None:
+            v = v.lower()
+            if len(v) != 64 or any(c not in "0123456789abcdef" for c in v):
+                raise ValueError("must be 64 hexadecimal characters (a SHA-256 digest)")
+        return v
+
+
+class RetryConfig(_Strict):
+    max_attempts: int = Field(default=3, ge=1, le=5)
+
+
+class BreakerConfig(_Strict):
+    failure_threshold: int = Field(default=5, ge=1)
+    cooldown_s: float = Field(default=30.0, gt=0)
+
+
+class RouteTarget(_Strict):
+    model: str
+    weight: float | None = Field(default=None, ge=0)
+
+
+class RouteConfig(_Strict):
+    key: str | None = None
+    strategy: Literal[
+        "failover", "cost_optimized", "latency_optimized", "balanced",
+        "ab_test", "round_robin", "least_busy", "smart",
+    ] = "failover"
+    targets: list[RouteTarget] = Field(min_length=1)
+    retries: RetryConfig = Field(default_factory=RetryConfig)
+    timeout_s: float = Field(default=30.0, gt=0)
+    circuit_breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+
+    @model_validator(mode="after")
+    def _weights(self) -> RouteConfig:
+        if self.strategy == "ab_test":
+            weights = [t.weight for t in self.targets]
+            if any(w is None for w in weights):
+                raise ValueError("ab_test needs a weight on every target")
+            if abs(sum(w for w in weights if w is not None) - 100) > 1e-9:
+                raise ValueError("ab_test weights must sum to 100")
+        return self
+
+
+class LimitsConfig(_Strict):
+    on_redis_error: Literal["open", "closed"] = "open"
+    max_body_mb: float = Field(default=10, gt=0)
+    default_requests_per_minute: int = Field(default=60, gt=0)
+    redis_pool_size: int = Field(default=20, gt=0)
+
+
+class BonitoConfig(_Strict):
+    version: Literal[1]
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    keys: list[KeyConfig] = Field(default_factory=list)
+    routes: dict[str, RouteConfig] = Field(default_factory=dict)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    redis_url: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    default_tier: Literal["free", "pro", "enterprise"] = "enterprise"
+
+
+def reference_errors(cfg: BonitoConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """Cross-references the schema alone cannot check: (field path, message) per problem."""
+    errors: list[tuple[tuple[str | int, ...], str]] = []
+    for name, m in cfg.models.items():
+        if m.provider not in cfg.providers:
+            errors.append((("models", name, "provider"), f"unknown provider '{m.provider}'"))
+    for i, k in enumerate(cfg.keys):
+        for j, mname in enumerate(k.allowed_models or []):
+            if mname not in cfg.models and mname not in cfg.routes:
+                errors.append((("keys", i, "allowed_models", j), f"unknown model '{mname}'"))
+    for rname, r in cfg.routes.items():
+        if rname in cfg.models:
+            errors.append((("routes", rname), f"route name '{rname}' is also a model name"))
+        for j, t in enumerate(r.targets):
+            if t.model not in cfg.models:
+                errors.append((("routes", rname, "targets", j, "model"), f"unknown model '{t.model}'"))
+    return errors

@@ -1,0 +1,36 @@
+"""Process settings from the environment (see CONTRACT.md, "Environment")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(".bonito"))
+    database_url: str | None = None
+    master_key: str | None = None
+    admin_emails: tuple[str, ...] = ()
+    redis_url: str | None = None
+    config_file: Path | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'bonito.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        cfg = env.get("BONITO_CONFIG_FILE")
+        return cls(
+            data_dir=Path(env.get("BONITO_DATA_DIR", ".bonito")),
+            database_url=env.get("BONITO_DATABASE_URL") or None,
+            master_key=env.get("BONITO_MASTER_KEY") or None,
+            admin_emails=tuple(e.strip().lower() for e in env.get("ADMIN_EMAILS", "").split(",") if e.strip()),
+            redis_url=env.get("REDIS_URL") or None,
+            config_file=Path(cfg) if cfg else None,
+        )

@@ -1,0 +1,249 @@
+"""The OpenAI-compatible gateway: a raw ASGI app over the current Snapshot.
+
+Request path: request id → auth by key hash → parse → resolve model/route →
+policy (allowed models) → limits → plan → upstream with retries/fallback →
+meter → one usage record. No database, no new connection, no blocking call.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from hashlib import sha256
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from bonito.gateway import errors
+from bonito.gateway.errors import GatewayError
+from bonito.gateway.execute import Outcome, TargetHooks
+from bonito.gateway.http import (
+    ClientGone,
+    Headers,
+    Scope,
+    header,
+    read_body,
+    send_error,
+    send_json,
+)
+from bonito.gateway.respond import respond_json, respond_stream
+from bonito.gateway.snapshot import KeyEntry, ModelEntry, RouteEntry, Snapshot
+from bonito.limits.base import RateDecision, RequestLimiter
+from bonito.limits.memory import MemoryRequestLimiter
+from bonito.providers.base import Operation
+from bonito.reliability.retry import RetryPolicy
+from bonito.routing.plan import Plan
+from bonito.routing.router import Router
+from bonito.usage.record import UsageRecord
+from bonito.usage.sink import UsageSink
+
+_ENDPOINTS: dict[str, Operation] = {
+    "/v1/chat/completions": "chat",
+    "/v1/completions": "completions",
+    "/v1/embeddings": "embeddings",
+}
+_REQUIRED: dict[Operation, str] = {"chat": "messages", "completions": "prompt", "embeddings": "input"}
+
+ReadyCheck = Callable[[], Awaitable[tuple[bool, dict[str, str]]]]
+
+
+class Gateway:
+    """The /v1 and /health ASGI app. `snapshot` is swapped whole on reload."""
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        sink: UsageSink,
+        *,
+        limiter: RequestLimiter | None = None,
+        router: Router | None = None,
+        hooks: TargetHooks | None = None,
+        retry: RetryPolicy | None = None,
+        ready_check: ReadyCheck | None = None,
+        source: str = "shared_gateway",
+    ) -> None:
+        self.snapshot = snapshot
+        self.sink = sink
+        self.limiter: RequestLimiter = limiter or MemoryRequestLimiter()
+        self.router = router or Router()
+        self.hooks = hooks or TargetHooks()
+        self.retry = retry or RetryPolicy()
+        self.ready_check = ready_check
+        self.source = source
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        rid = _request_id(scope)
+        base: Headers = [(b"x-request-id", rid.encode())]
+        op = _ENDPOINTS.get(path)
+        try:
+            if op is not None:
+                if scope["method"] != "POST":
+                    raise errors.method_not_allowed(scope["method"], path)
+                await self._invoke(scope, receive, send, op, rid, base)
+            elif path == "/v1/models" or path.startswith("/v1/models/"):
+                await self._models(scope, send, path, base)
+            elif path == "/health":
+                await send_json(send, 200, {"status": "ok"}, base)
+            elif path == "/health/ready":
+                await self._ready(send, base)
+            else:
+                raise errors.not_found_path(path)
+        except GatewayError as err:
+            await send_error(send, err, base)
+        except ClientGone:
+            return
+
+    # -- /v1/models -------------------------------------------------------
+    async def _models(self, scope: Scope, send: Any, path: str, base: Headers) -> None:
+        snap = self.snapshot
+        key = self._authenticate(scope, snap)
+        visible = [name for name in (*snap.models, *snap.routes) if _visible(key, name, snap)]
+        if path != "/v1/models":
+            wanted = path[len("/v1/models/"):]
+            if wanted not in visible:
+                raise errors.model_not_found(wanted)
+            await send_json(send, 200, _model_obj(wanted), base)
+            return
+        await send_json(send, 200, {"object": "list", "data": [_model_obj(n) for n in visible]}, base)
+
+    async def _ready(self, send: Any, base: Headers) -> None:
+        ok, stores = (True, {}) if self.ready_check is None else await self.ready_check()
+        await send_json(send, 200 if ok else 503, {"status": "ok" if ok else "unavailable", **stores}, base)
+
+    # -- /v1/chat/completions, /v1/completions, /v1/embeddings ------------
+    async def _invoke(self, scope: Scope, receive: Any, send: Any, op: Operation, rid: str,
+                      base: Headers) -> None:
+        started = time.perf_counter()
+        snap = self.snapshot
+        key = self._authenticate(scope, snap)
+        raw = await read_body(scope, receive, snap.max_body_bytes)
+        body = _parse(raw, op)
+        requested: str = body["model"]
+        record = UsageRecord(request_id=rid, org_id=key.org_id, key_id=key.id, key_name=key.name,
+                             model_requested=requested, endpoint=op, source=self.source)
+        plan: Plan | None = None
+        outcome = Outcome()
+        try:
+            plan = self._plan(key, requested, body, snap)
+            decision = await self._check_limits(key, snap)
+            headers = [*base, *decision.headers()]
+            record.route = plan.route
+            stream = bool(body.get("stream")) and op != "embeddings"
+            record.stream = stream
+            if stream:
+                await respond_stream(self, plan, op, body, raw, outcome, record, receive, send, headers, started)
+            else:
+                await respond_json(self, plan, op, body, raw, outcome, record, send, headers)
+        except GatewayError as err:
+            record.status = err.status
+            record.error = err.message[:500]
+            raise
+        finally:
+            if plan is not None:
+                record.decision = {**plan.explain(), "attempts": [a.as_dict() for a in outcome.attempts]}
+            if record.latency_ms == 0.0:
+                record.latency_ms = (time.perf_counter() - started) * 1000
+            self.sink.submit(record)
+
+    def _authenticate(self, scope: Scope, snap: Snapshot) -> KeyEntry:
+        raw = header(scope, b"authorization")
+        token: bytes | None = None
+        if raw is not None:
+            scheme, _, value = raw.partition(b" ")
+            if scheme.lower() == b"bearer" and value.strip():
+                token = value.strip()
+        if token is None:
+            token = header(scope, b"x-api-key")
+        if not token:
+            raise errors.missing_key()
+        key = snap.keys.get(sha256(token).hexdigest())
+        if key is None:
+            raise errors.unknown_key()
+        return key
+
+    def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot) -> Plan:
+        if key.route is not None:
+            # an rt- key is bound to its route: it serves every request, whatever `model` says
+            route = snap.routes.get(key.route)
+            if route is None:
+                raise errors.model_not_found(requested)
+            return self.router.plan_route(route, body)
+        route_entry: RouteEntry | None = snap.routes.get(requested)
+        if route_entry is not None:
+            if not _visible(key, requested, snap):
+                raise errors.model_not_allowed(requested)
+            return self.router.plan_route(route_entry, body)
+        model: ModelEntry | None = snap.models.get(requested)
+        if model is None:
+            raise errors.model_not_found(requested)
+        if not key.may_use(requested, model.provider_id):
+            raise errors.model_not_allowed(requested)
+        return self.router.plan_model(model)
+
+    async def _check_limits(self, key: KeyEntry, snap: Snapshot) -> RateDecision:
+        limit = key.requests_per_minute or snap.limits.default_requests_per_minute
+        decision = await self.limiter.hit(f"key:{key.id}", limit)
+        if not decision.allowed:
+            retry_after = str(max(1, int(-(-decision.reset_s // 1)))).encode()
+            raise GatewayError(
+                429, f"Rate limit reached: {limit} requests per minute for this key. Retry after "
+                     f"{retry_after.decode()}s.",
+                type="rate_limit_exceeded", code="rate_limit_exceeded",
+                headers=[(b"retry-after", retry_after), *decision.headers()],
+            )
+        return decision
+
+
+def _visible(key: KeyEntry, name: str, snap: Snapshot) -> bool:
+    if key.route is not None:
+        return name == key.route
+    model = snap.models.get(name)
+    return key.may_use(name, model.provider_id if model else None)
+
+
+def _model_obj(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "bonito"}
+
+
+def _request_id(scope: Scope) -> str:
+    sent = header(scope, b"x-request-id")
+    if sent and len(sent) <= 200 and all(32 < c < 127 for c in sent):
+        return sent.decode()
+    return f"req_{uuid.uuid4().hex}"
+
+
+def _parse(raw: bytes, op: Operation) -> dict[str, Any]:
+    """Parse and minimally check a request body; errors name the field."""
+    if not raw:
+        raise errors.bad_request("The request body is empty; expected a JSON object.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.bad_request(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise errors.bad_request("The request body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise errors.bad_request("'model' is required and must be a non-empty string.", param="model")
+    required = _REQUIRED[op]
+    value = body.get(required)
+    if value is None:
+        raise errors.bad_request(f"'{required}' is required.", param=required)
+    if op == "chat":
+        if not isinstance(value, list) or not value:
+            raise errors.bad_request("'messages' must be a non-empty array.", param="messages")
+        for i, m in enumerate(value):
+            if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+                raise errors.bad_request(f"'messages[{i}]' must be an object with a 'role'.",
+                                         param=f"messages[{i}]")
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise errors.bad_request("'stream' must be a boolean.", param="stream")
+    opts = body.get("stream_options")
+    if opts is not None and not isinstance(opts, dict):
+        raise errors.bad_request("'stream_options' must be an object.", param="stream_options")
+    return body

@@ -1,0 +1,143 @@
+"""Carry out a Plan: call targets in order with retries, then fall back; map the final failure.
+
+Streams are retried only until their first chunk arrives: nothing has been
+sent to the client before that, so another attempt is invisible to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bonito.gateway.errors import GatewayError
+from bonito.gateway.snapshot import ModelEntry
+from bonito.providers.base import Call, UpstreamError
+from bonito.reliability.retry import RetryPolicy
+from bonito.routing.plan import Attempt, Plan
+
+CallFactory = Callable[[ModelEntry], Call]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What serving one request took; filled in as attempts are made."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+    target: ModelEntry | None = None  # the target that answered
+    last: ModelEntry | None = None  # the last target called
+
+    @property
+    def calls(self) -> int:
+        return sum(1 for a in self.attempts if a.outcome != "skipped")
+
+
+class TargetHooks:
+    """Observations and breaker decisions per target; the routing layer overrides these."""
+
+    def available(self, target: ModelEntry, plan: Plan) -> bool:
+        return True
+
+    def started(self, target: ModelEntry) -> None:
+        return None
+
+    def finished(self, target: ModelEntry, ok: bool, latency_ms: float, failure: bool) -> None:
+        return None
+
+
+async def run_plan(
+    plan: Plan,
+    make_call: CallFactory,
+    invoke: Callable[[ModelEntry, Call], Any],
+    outcome: Outcome,
+    hooks: TargetHooks,
+    retry: RetryPolicy,
+) -> Any:
+    """Try targets in order; return the first success of `invoke(target, call)`.
+
+    `invoke` is a coroutine function (non-stream) or returns an awaitable first
+    chunk plus iterator (stream). Raises GatewayError when every target failed.
+    """
+    deadline = time.monotonic() + plan.timeout_s if plan.timeout_s else None
+    last: UpstreamError | None = None
+    for target in plan.targets:
+        if not hooks.available(target, plan):
+            outcome.attempts.append(Attempt(target.name, target.provider_id, "skipped", error="circuit open"))
+            continue
+        for attempt in range(1, plan.max_attempts + 1):
+            call = make_call(target)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise timeout_error(plan)
+                call.timeout_s = min(call.timeout_s, remaining)
+            started = time.perf_counter()
+            outcome.last = target
+            hooks.started(target)
+            try:
+                result = await invoke(target, call)
+            except UpstreamError as exc:
+                ms = (time.perf_counter() - started) * 1000
+                hooks.finished(target, False, ms, failure=exc.transient)
+                outcome.attempts.append(Attempt(target.name, target.provider_id, "error", exc.status, ms,
+                                                exc.message[:300]))
+                last = exc
+                if exc.client_caused:
+                    raise passthrough(exc) from None
+                if not exc.transient or attempt == plan.max_attempts:
+                    break
+                delay = retry.delay(attempt, exc.retry_after_s)
+                if delay is None or (deadline is not None and time.monotonic() + delay >= deadline):
+                    break
+                await asyncio.sleep(delay)
+                continue
+            ms = (time.perf_counter() - started) * 1000
+            hooks.finished(target, True, ms, failure=False)
+            outcome.attempts.append(Attempt(target.name, target.provider_id, "ok", 200, ms))
+            outcome.target = target
+            return result
+    raise final_error(last, plan)
+
+
+def passthrough(exc: UpstreamError) -> GatewayError:
+    """A client-caused upstream 4xx, answered with the upstream's own status and message."""
+    return GatewayError(exc.status, exc.message, type=exc.type or "invalid_request_error", code=exc.code,
+                        param=exc.param, body=exc.body)
+
+
+def timeout_error(plan: Plan) -> GatewayError:
+    return GatewayError(504, f"The upstream did not answer within {plan.timeout_s:g}s.", type="timeout",
+                        code="upstream_timeout")
+
+
+def final_error(last: UpstreamError | None, plan: Plan) -> GatewayError:
+    """Map the last failure once every target and retry is spent."""
+    if last is None:
+        return GatewayError(503, "No target is available: every target's circuit breaker is open.",
+                            type="service_unavailable", code="no_available_target")
+    if last.kind == "timeout":
+        return GatewayError(504, "The upstream timed out.", type="timeout", code="upstream_timeout")
+    if last.status == 429:
+        headers = []
+        if last.retry_after_s is not None:
+            headers.append((b"retry-after", str(int(-(-last.retry_after_s // 1))).encode()))
+        return GatewayError(429, f"The upstream is rate limiting requests: {last.message}",
+                            type="rate_limit_exceeded", code="upstream_rate_limited", headers=headers)
+    tried = "the upstream" if len(plan.targets) == 1 else f"all {len(plan.targets)} targets"
+    return GatewayError(502, f"Upstream request failed after retries on {tried}: {last.message}",
+                        type="upstream_error", code="upstream_failed")
+
+
+async def open_stream(target: ModelEntry, call: Call) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+    """Start a stream and wait for its first chunk (failures before it are retryable)."""
+    agen = target.provider.stream(call)
+    try:
+        first = await agen.__anext__()
+    except StopAsyncIteration:
+        return {}, agen
+    except BaseException:
+        await agen.aclose()  # type: ignore[attr-defined]
+        raise
+    return first, agen

@@ -1,0 +1,172 @@
+"""The immutable snapshot the gateway serves from, and how it is built from config.
+
+Everything a request needs — keys by hash, models, routes, providers, limits —
+is here, so the request path never touches a database. A new snapshot is
+built beside the old one and swapped atomically (one reference assignment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bonito.config.schema import (
+    BonitoConfig,
+    BreakerConfig,
+    BudgetConfig,
+    LimitsConfig,
+    RetryConfig,
+    RouteConfig,
+)
+from bonito.providers.base import Provider
+from bonito.providers.registry import build_provider
+from bonito.usage.pricing import Price, resolve_price
+
+DEFAULT_ORG = "default"
+
+
+def hash_key(plaintext: str) -> str:
+    """SHA-256 hex of a gateway key: how keys are stored and looked up."""
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """A gateway (`bn-`) or route (`rt-`) key as the gateway sees it."""
+
+    id: str
+    name: str
+    org_id: str
+    key_hash: str
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    allowed_models: frozenset[str] | None = None  # public model / route names; None = all
+    allowed_providers: frozenset[str] | None = None
+    budget: BudgetConfig | None = None
+    route: str | None = None  # set for rt- keys: the route that serves every request
+    tier: str | None = None
+
+    def may_use(self, model: str, provider_id: str | None = None) -> bool:
+        if self.allowed_models is not None and model in self.allowed_models:
+            return True
+        if self.allowed_providers is not None and provider_id is not None and provider_id in self.allowed_providers:
+            return True
+        return self.allowed_models is None and self.allowed_providers is None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    """A public model name bound to one provider deployment."""
+
+    name: str
+    provider_id: str
+    provider: Provider
+    upstream_model: str
+    price: Price
+    org_id: str = DEFAULT_ORG
+
+    @property
+    def provider_type(self) -> str:
+        return self.provider.type
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    """A named routing policy: strategy over targets, with retries, timeout and breakers."""
+
+    name: str
+    strategy: str
+    targets: tuple[ModelEntry, ...]
+    weights: tuple[float | None, ...]
+    retries: RetryConfig = field(default_factory=RetryConfig)
+    timeout_s: float = 30.0
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
+    org_id: str = DEFAULT_ORG
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the gateway reads on the request path, frozen."""
+
+    version: int
+    keys: Mapping[str, KeyEntry]  # by SHA-256 of the plaintext
+    models: Mapping[str, ModelEntry]
+    routes: Mapping[str, RouteEntry]
+    providers: Mapping[str, Provider]
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    redis_url: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    default_tier: str = "enterprise"
+    source: str = "config"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.limits.max_body_mb * 1024 * 1024)
+
+
+def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = None) -> Snapshot:
+    """Build a snapshot from a validated `bonito.yaml`.
+
+    Provider instances (and their connection pools) whose config is unchanged
+    are taken over from `reuse`, so a reload does not drop warm connections.
+    """
+    providers: dict[str, Provider] = {}
+    for pid, pcfg in cfg.providers.items():
+        old = reuse.providers.get(pid) if reuse else None
+        if old is not None and getattr(old, "config", None) == pcfg:
+            providers[pid] = old
+        else:
+            providers[pid] = build_provider(pid, pcfg)
+
+    models: dict[str, ModelEntry] = {}
+    for name, m in cfg.models.items():
+        provider = providers[m.provider]
+        price = resolve_price(provider.type, m.model, m.input_cost_per_mtok, m.output_cost_per_mtok)
+        models[name] = ModelEntry(name, m.provider, provider, m.model, price)
+
+    routes = {name: compile_route(name, r, models) for name, r in cfg.routes.items()}
+
+    keys: dict[str, KeyEntry] = {}
+    for k in cfg.keys:
+        digest = k.key_sha256 or hash_key(k.key or "")
+        keys[digest] = KeyEntry(
+            id=f"key_{digest[:16]}", name=k.name, org_id=k.org, key_hash=digest,
+            requests_per_minute=k.requests_per_minute, tokens_per_minute=k.tokens_per_minute,
+            allowed_models=frozenset(k.allowed_models) if k.allowed_models is not None else None,
+            budget=k.budget,
+        )
+    for name, r in cfg.routes.items():
+        if r.key:
+            digest = hash_key(r.key)
+            keys[digest] = KeyEntry(
+                id=f"route_{digest[:16]}", name=f"route:{name}", org_id=DEFAULT_ORG, key_hash=digest,
+                route=name,
+            )
+
+    return Snapshot(
+        version=version, keys=keys, models=models, routes=routes, providers=providers,
+        limits=cfg.limits, redis_url=cfg.redis_url, cors_origins=tuple(cfg.cors_origins),
+        default_tier=cfg.default_tier, source="config",
+    )
+
+
+def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry]) -> RouteEntry:
+    return RouteEntry(
+        name=name, strategy=r.strategy,
+        targets=tuple(models[t.model] for t in r.targets),
+        weights=tuple(t.weight for t in r.targets),
+        retries=r.retries, timeout_s=r.timeout_s, breaker=r.circuit_breaker,
+    )
+
+
+def empty_snapshot(version: int = 0) -> Snapshot:
+    return Snapshot(version=version, keys={}, models={}, routes={}, providers={})
+
+
+def cost_of(model: ModelEntry, prompt_tokens: int, completion_tokens: int) -> Decimal:
+    return model.price.cost(prompt_tokens, completion_tokens)

@@ -1,0 +1,156 @@
+"""The whole server as one ASGI app: gateway (/v1, /health), control plane (/api), dashboard (/).
+
+Owns the lifecycle: open the store, build the first snapshot, start the usage
+writer and the config watcher; on shutdown flush usage and close pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bonito.config.settings import Settings
+from bonito.config.source import ConfigFileSource
+from bonito.gateway.app import Gateway
+from bonito.gateway.errors import not_found_path
+from bonito.gateway.http import send_error
+from bonito.gateway.snapshot import Snapshot, empty_snapshot
+from bonito.store.db import make_engine, migrate
+from bonito.store.usage import insert_usage
+from bonito.usage.record import UsageRecord
+from bonito.usage.sink import DatabaseSink
+
+log = logging.getLogger("bonito")
+
+
+class Platform:
+    """Composition root; `__call__` is the ASGI entry point."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = make_engine(settings.effective_database_url)
+        self._migrated = os.environ.get("BONITO_MIGRATED") == "1"
+        self.sink = DatabaseSink(self._insert, settings.data_dir / "spool")
+        self.source = ConfigFileSource(settings.config_file) if settings.config_file else None
+        first = self.source.load() if self.source else empty_snapshot()
+        self.gateway = Gateway(first, self.sink, ready_check=self.ready)
+        self.control: Any = None
+        self.web: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- wiring -----------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.gateway.snapshot
+
+    def swap(self, snap: Snapshot) -> None:
+        """Atomically serve a new snapshot; close provider pools it no longer uses."""
+        old = self.gateway.snapshot
+        self.gateway.snapshot = snap
+        kept = {id(p) for p in snap.providers.values()}
+        stale = [p for p in old.providers.values() if id(p) not in kept]
+        if stale:
+            # let in-flight requests on the old providers finish first
+            self._tasks.append(asyncio.create_task(_close_later(stale, 60.0)))
+
+    async def _insert(self, records: list[UsageRecord]) -> None:  # type: ignore[override]
+        if not self._migrated:
+            await migrate(self.engine)
+            self._migrated = True
+        await insert_usage(self.engine, records)
+
+    async def ready(self) -> tuple[bool, dict[str, str]]:
+        db = "ok"
+        try:
+            async with asyncio.timeout(2.0):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception:
+            db = "down"
+        # the gateway serves from its snapshot while the database is down
+        return True, {"database": db}
+
+    # -- ASGI -------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path.startswith("/v1/") or path == "/v1" or path.startswith("/health"):
+            await self.gateway(scope, receive, send)
+        elif path.startswith("/api") and self.control is not None:
+            await self.control(scope, receive, send)
+        elif self.web is not None and kind == "http":
+            await self.web(scope, receive, send)
+        elif kind == "http":
+            await send_error(send, not_found_path(path), [])
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        if not self._migrated:
+            try:
+                await asyncio.wait_for(migrate(self.engine), 10)
+                self._migrated = True
+            except Exception as exc:
+                log.warning("database unavailable at start (%s); serving, usage will be written later",
+                            type(exc).__name__)
+        await self.sink.start()
+        if self.source is not None:
+            self._tasks.append(asyncio.create_task(self.source.watch(lambda: self.snapshot, self.swap)))
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.source.request_reload)
+
+    async def shutdown(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await self.sink.close(timeout_s=15.0)
+        for p in self.snapshot.providers.values():
+            with contextlib.suppress(Exception):
+                await p.aclose()
+        await self.gateway.limiter.aclose()
+        await self.engine.dispose()
+
+
+async def _close_later(providers: list[Any], delay_s: float) -> None:
+    await asyncio.sleep(delay_s)
+    for p in providers:
+        with contextlib.suppress(Exception):
+            await p.aclose()
+
+
+def create_app() -> Platform:
+    """Factory for uvicorn (`bonito.platform:create_app`), configured from the environment."""
+    settings = Settings.from_env()
+    logging.basicConfig(level=os.environ.get("BONITO_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return Platform(settings)
+
+
+__all__ = ["Path", "Platform", "create_app"]

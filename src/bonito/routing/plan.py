@@ -1,0 +1,42 @@
+"""A routing decision: which targets to try, in which order, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bonito.gateway.snapshot import ModelEntry
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One upstream call made while serving a request."""
+
+    model: str
+    provider: str
+    outcome: str  # "ok" | "error" | "skipped"
+    status: int | None = None
+    latency_ms: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "provider": self.provider, "outcome": self.outcome,
+                "status": self.status, "latency_ms": round(self.latency_ms, 3), "error": self.error}
+
+
+@dataclass(slots=True)
+class Plan:
+    """Targets in the order they will be tried, with the reason for that order."""
+
+    targets: list[ModelEntry]
+    strategy: str
+    reason: str
+    route: str | None = None
+    max_attempts: int = 1  # per target
+    timeout_s: float | None = None  # total, across attempts; None = the providers' own
+    considered: list[str] = field(default_factory=list)
+
+    def explain(self) -> dict[str, Any]:
+        return {"route": self.route, "strategy": self.strategy, "reason": self.reason,
+                "considered": self.considered or [t.name for t in self.targets],
+                "order": [t.name for t in self.targets]}

@@ -1,0 +1,80 @@
+"""The usage_records table and its batch insert."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bonito.store.base import Base
+from bonito.store.types import PicoUSD
+from bonito.usage.record import UsageRecord
+
+
+class UsageRow(Base):
+    __tablename__ = "usage_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(200))
+    org_id: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    key_name: Mapped[str | None] = mapped_column(String(200))
+    model_requested: Mapped[str | None] = mapped_column(String(200))
+    model_used: Mapped[str | None] = mapped_column(String(200))
+    provider: Mapped[str | None] = mapped_column(String(200))
+    upstream_model: Mapped[str | None] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[bool] = mapped_column(Boolean)
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    total_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[Decimal] = mapped_column(PicoUSD)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    route: Mapped[str | None] = mapped_column(String(200))
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_usage_org_created", "org_id", "created_at"),
+        Index("ix_usage_org_key_created", "org_id", "key_id", "created_at"),
+        Index("ix_usage_org_model_created", "org_id", "model_used", "created_at"),
+        Index("ix_usage_request_id", "request_id"),
+    )
+
+
+_COLUMNS = [c.name for c in UsageRow.__table__.columns]
+
+
+def _row(r: UsageRecord) -> dict[str, Any]:
+    return {
+        "id": r.id, "request_id": r.request_id, "org_id": r.org_id, "key_id": r.key_id,
+        "key_name": r.key_name, "model_requested": r.model_requested, "model_used": r.model_used,
+        "provider": r.provider, "upstream_model": r.upstream_model, "endpoint": r.endpoint,
+        "stream": r.stream, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+        "total_tokens": r.total_tokens, "cost_usd": r.cost_usd, "latency_ms": r.latency_ms,
+        "ttft_ms": r.ttft_ms, "status": r.status, "error": r.error, "attempts": r.attempts,
+        "route": r.route, "decision": r.decision, "source": r.source, "created_at": r.created_at,
+    }
+
+
+async def insert_usage(engine: AsyncEngine, records: Sequence[UsageRecord]) -> None:
+    """Insert records, skipping ids already present: replaying a batch never duplicates."""
+    if not records:
+        return
+    table = UsageRow.__table__
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["id"])
+    async with engine.begin() as conn:
+        await conn.execute(stmt, [_row(r) for r in records])

@@ -1,0 +1,68 @@
+"""The usage record: one per request, whatever happened to it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """What one gateway request cost and how it went. `id` is unique per request;
+    `request_id` is the response's `x-request-id` (clients may reuse theirs)."""
+
+    request_id: str
+    org_id: str
+    key_id: str | None
+    key_name: str | None
+    model_requested: str | None
+    model_used: str | None = None
+    provider: str | None = None
+    upstream_model: str | None = None
+    endpoint: str = "chat"
+    stream: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    status: int = 200
+    error: str | None = None
+    attempts: int = 0
+    route: str | None = None
+    decision: dict[str, Any] | None = None
+    source: str = "shared_gateway"
+    id: str = field(default_factory=_new_id)
+    created_at: datetime = field(default_factory=_now)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (for spooling and for the agent's usage push)."""
+        d = asdict(self)
+        d["cost_usd"] = str(self.cost_usd)
+        d["created_at"] = self.created_at.isoformat()
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> UsageRecord:
+        d = dict(d)
+        d.pop("total_tokens", None)
+        d["cost_usd"] = Decimal(str(d.get("cost_usd", "0")))
+        created = d.get("created_at")
+        if isinstance(created, str):
+            d["created_at"] = datetime.fromisoformat(created)
+        return cls(**d)
