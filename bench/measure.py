@@ -226,7 +226,7 @@ class Bench:
             venv, why = servers.ensure_litellm(
                 servers.BENCH_DIR / ".litellm-venv",
                 self.config.litellm_install_timeout_s,
-                self.logs / "litellm-install.log",
+                servers.BENCH_DIR / "results" / "litellm-install.log",
             )
             if venv is None:
                 raise Unavailable(f"LiteLLM could not be installed: {why}")

@@ -174,6 +174,7 @@ def ensure_litellm(venv: Path, timeout_s: float, log_path: Path) -> tuple[Path |
             "litellm[proxy]",
         ],
     ]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         for step in steps:
             if step[1:3] == ["-m", "venv"] and (venv / "bin" / "python").exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -19,7 +19,8 @@ def models_from_listing(body: Any) -> list[ModelInfo]:
     summaries = body.get("modelSummaries") if isinstance(body, dict) else None
     for m in summaries or []:
         outputs = m.get("outputModalities") or []
-        kind = "embeddings" if "EMBEDDING" in outputs else "chat" if "TEXT" in outputs else "other"
+        kind: Literal["chat", "embeddings", "other"] = (
+            "embeddings" if "EMBEDDING" in outputs else "chat" if "TEXT" in outputs else "other")
         out.append(ModelInfo(
             id=str(m.get("modelId", "")), name=str(m.get("modelName") or m.get("modelId", "")), kind=kind,
             extra={"provider": m.get("providerName"), "streaming": m.get("responseStreamingSupported"),

@@ -34,8 +34,9 @@ from bonito.providers.bedrock.embed import (
     read_cohere,
     read_titan,
 )
-from bonito.providers.bedrock.errors import error_class, error_from_exception_frame, error_from_http
+from bonito.providers.bedrock.errors import error_from_exception_frame, error_from_http
 from bonito.providers.bedrock.eventstream import EventStreamDecoder, EventStreamError
+from bonito.providers.bedrock.signing import SigV4Signer
 from bonito.providers.transport import HttpTransport, json_or_none
 
 _JSON = "application/json"
@@ -49,8 +50,6 @@ class BedrockProvider:
     type = "bedrock"
 
     def __init__(self, provider_id: str, config: BedrockProviderConfig) -> None:
-        from bonito.providers.bedrock.signing import SigV4Signer
-
         self.id = provider_id
         self.config = config
         self._signer = SigV4Signer(config)
@@ -255,5 +254,3 @@ def _unreachable_or(exc: UpstreamError) -> str:
         return f"could not reach AWS STS: {exc.message}"
     return exc.message
 
-
-__all__ = ["BedrockProvider", "error_class"]

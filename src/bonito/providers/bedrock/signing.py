@@ -45,6 +45,7 @@ class SigV4Signer:
                 if self._credentials is None:
                     self._credentials = await asyncio.to_thread(self._resolve_chain)
                 creds = self._credentials
+        assert creds is not None
         if isinstance(creds, RefreshableCredentials) and creds.refresh_needed():
             return await asyncio.to_thread(creds.get_frozen_credentials)
         return creds.get_frozen_credentials()

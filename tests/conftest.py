@@ -1,0 +1,32 @@
+"""Shared fixtures: a fake OpenAI-compatible upstream and helpers to run Bonito."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakes.openai_upstream import FakeOpenAI  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures" / "providers"
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(upstream: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    upstream.reset()
+    yield upstream
+    upstream.reset()
