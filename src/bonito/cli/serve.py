@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate_once(settings)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; a clean stop exits 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "bonito.platform:create_app",
         factory=True,
