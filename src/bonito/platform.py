@@ -130,7 +130,7 @@ class Platform:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
-        await self.sink.close(timeout_s=15.0)
+        await self.sink.close(timeout_s=5.0)
         for p in self.snapshot.providers.values():
             with contextlib.suppress(Exception):
                 await p.aclose()

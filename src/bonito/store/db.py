@@ -29,6 +29,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
         return engine
+    if url.startswith("postgresql+asyncpg"):
+        # fail fast while the database is away; the usage writer retries with backoff
+        kwargs.setdefault("connect_args", {"timeout": 5, "command_timeout": 30})
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     return create_async_engine(url, **kwargs)

@@ -57,11 +57,16 @@ class UsageRow(Base):
 _COLUMNS = [c.name for c in UsageRow.__table__.columns]
 
 
+def _cut(v: str | None, n: int = 200) -> str | None:
+    # a client-chosen string must never make a batch unwritable
+    return v if v is None or len(v) <= n else v[:n]
+
+
 def _row(r: UsageRecord) -> dict[str, Any]:
     return {
-        "id": r.id, "request_id": r.request_id, "org_id": r.org_id, "key_id": r.key_id,
-        "key_name": r.key_name, "model_requested": r.model_requested, "model_used": r.model_used,
-        "provider": r.provider, "upstream_model": r.upstream_model, "endpoint": r.endpoint,
+        "id": r.id, "request_id": _cut(r.request_id), "org_id": _cut(r.org_id, 64), "key_id": _cut(r.key_id, 64),
+        "key_name": _cut(r.key_name), "model_requested": _cut(r.model_requested), "model_used": _cut(r.model_used),
+        "provider": _cut(r.provider), "upstream_model": _cut(r.upstream_model), "endpoint": r.endpoint,
         "stream": r.stream, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
         "total_tokens": r.total_tokens, "cost_usd": r.cost_usd, "latency_ms": r.latency_ms,
         "ttft_ms": r.ttft_ms, "status": r.status, "error": r.error, "attempts": r.attempts,
