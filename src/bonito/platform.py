@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ class Platform:
             # let in-flight requests on the old providers finish first
             self._tasks.append(asyncio.create_task(_close_later(stale, 60.0)))
 
-    async def _insert(self, records: list[UsageRecord]) -> None:  # type: ignore[override]
+    async def _insert(self, records: Sequence[UsageRecord]) -> None:
         if not self._migrated:
             await migrate(self.engine)
             self._migrated = True

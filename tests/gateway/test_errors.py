@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes.openai_upstream import Fault, FakeOpenAI
+from tests.fakes.openai_upstream import FakeOpenAI, Fault
 from tests.support.configs import KEY, LIMITED_KEY, NARROW_KEY
 from tests.support.server import BonitoServer
 

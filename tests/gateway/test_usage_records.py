@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import httpx
 
-from tests.fakes.openai_upstream import Fault, FakeOpenAI
+from tests.fakes.openai_upstream import FakeOpenAI, Fault
 from tests.support.configs import KEY
 from tests.support.server import BonitoServer
 from tests.support.usage_db import wait_rows

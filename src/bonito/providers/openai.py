@@ -80,8 +80,7 @@ class OpenAIProvider:
         out = []
         for m in data:
             mid = str(m.get("id", ""))
-            kind = "embeddings" if "embed" in mid else "chat"
-            out.append(ModelInfo(id=mid, name=mid, kind=kind))
+            out.append(ModelInfo(id=mid, name=mid, kind="embeddings" if "embed" in mid else "chat"))
         return out
 
     async def validate(self) -> ValidationResult:

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from bonito.store.accounts import LoginFailure, Membership, Org, RefreshToken, User
+from bonito.store.audit import AuditEvent
 from bonito.store.base import Base
+from bonito.store.catalog import (
+    ControlState,
+    GatewayConfigRow,
+    GatewayKeyRow,
+    ModelRow,
+    ProviderRow,
+    RoutingPolicyRow,
+)
 from bonito.store.usage import UsageRow
 
 metadata = Base.metadata
 
-__all__ = ["Base", "UsageRow", "metadata"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "ControlState",
+    "GatewayConfigRow",
+    "GatewayKeyRow",
+    "LoginFailure",
+    "Membership",
+    "ModelRow",
+    "Org",
+    "ProviderRow",
+    "RefreshToken",
+    "RoutingPolicyRow",
+    "UsageRow",
+    "User",
+    "metadata",
+]

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Table, Text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,6 +79,7 @@ async def insert_usage(engine: AsyncEngine, records: Sequence[UsageRecord]) -> N
     if not records:
         return
     table = UsageRow.__table__
+    assert isinstance(table, Table)
     insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table).on_conflict_do_nothing(index_elements=["id"])
     async with engine.begin() as conn:

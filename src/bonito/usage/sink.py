@@ -138,7 +138,7 @@ class DatabaseSink:
 
     async def _replay_file(self, path: Path) -> None:
         records = []
-        for line in path.read_bytes().splitlines():
+        for line in (await asyncio.to_thread(path.read_bytes)).splitlines():
             if line.strip():
                 try:
                     records.append(UsageRecord.from_json(orjson.loads(line)))
@@ -146,7 +146,7 @@ class DatabaseSink:
                     log.error("skipping an unreadable spooled usage line in %s", path.name)
         for i in range(0, len(records), self._batch_size):
             await self._insert(records[i : i + self._batch_size])
-        path.unlink(missing_ok=True)
+        await asyncio.to_thread(path.unlink, True)
         if records:
             log.info("replayed %d spooled usage records", len(records))
 
