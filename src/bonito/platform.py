@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bonito.config.settings import Settings
 from bonito.config.source import ConfigFileSource
-from bonito.gateway.app import Gateway
+from bonito.gateway.app import Gateway, request_id
 from bonito.gateway.errors import not_found_path
 from bonito.gateway.http import send_error
 from bonito.gateway.snapshot import Snapshot, empty_snapshot
@@ -88,11 +88,15 @@ class Platform:
         path: str = scope.get("path", "")
         if path.startswith("/v1/") or path == "/v1" or path.startswith("/health"):
             await self.gateway(scope, receive, send)
-        elif path.startswith("/api") and self.control is not None:
+            return
+        if kind != "http":
+            return
+        send = _with_request_id(scope, send)
+        if path.startswith("/api") and self.control is not None:
             await self.control(scope, receive, send)
-        elif self.web is not None and kind == "http":
+        elif self.web is not None:
             await self.web(scope, receive, send)
-        elif kind == "http":
+        else:
             await send_error(send, not_found_path(path), [])
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
@@ -137,6 +141,21 @@ class Platform:
                 await p.aclose()
         await self.gateway.limiter.aclose()
         await self.engine.dispose()
+
+
+def _with_request_id(scope: dict[str, Any], send: Any) -> Any:
+    """Make every /api and dashboard response carry x-request-id (the client's, if sent)."""
+    rid = request_id(scope).encode()
+
+    async def wrapped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if not any(k.lower() == b"x-request-id" for k, _ in headers):
+                headers.append((b"x-request-id", rid))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
 
 
 async def _close_later(providers: list[Any], delay_s: float) -> None:

@@ -56,6 +56,7 @@ class FakeOpenAI:
     _faults: deque[Fault] = field(default_factory=deque)
     _always: Fault | None = None
     port: int = 0
+    streams_cut_by_client: int = 0
 
     @property
     def url(self) -> str:
@@ -72,6 +73,7 @@ class FakeOpenAI:
         self._always = None
         self.requests.clear()
         self.chunk_delay_s = 0.0
+        self.streams_cut_by_client = 0
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> FakeOpenAI:
@@ -175,13 +177,19 @@ class FakeOpenAI:
                   for d in deltas]
         chunks.append({**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish}],
                        **extra})
-        for n, chunk in enumerate(chunks):
-            if fault and fault.drop_after_chunks is not None and n >= fault.drop_after_chunks:
-                request.transport.close()  # type: ignore[union-attr]
-                return resp
-            await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
-            if self.chunk_delay_s:
-                await asyncio.sleep(self.chunk_delay_s)
+        try:
+            for n, chunk in enumerate(chunks):
+                if fault and fault.drop_after_chunks is not None and n >= fault.drop_after_chunks:
+                    request.transport.close()  # type: ignore[union-attr]
+                    return resp
+                await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+                if self.chunk_delay_s:
+                    await asyncio.sleep(self.chunk_delay_s)
+                    if request.transport is None or request.transport.is_closing():
+                        raise ConnectionResetError("client went away")
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.streams_cut_by_client += 1
+            raise
         if include_usage:
             await resp.write(b"data: " + orjson.dumps(
                 {**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)}) + b"\n\n")

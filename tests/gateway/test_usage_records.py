@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from decimal import Decimal
 
 import httpx
@@ -107,6 +108,10 @@ def test_client_disconnect_mid_stream_cancels_upstream_and_is_recorded(server: B
     (row,) = wait_rows(server.workdir, "request_id = ?", ("rec-disconnect-1",))
     assert row["status"] == 499 and "disconnect" in row["error"]
     assert row["stream"] == 1
+    deadline = time.monotonic() + 3
+    while fake.streams_cut_by_client == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake.streams_cut_by_client == 1, "the upstream call was not cancelled"
 
 
 def test_upstream_dropping_mid_stream_ends_stream_and_is_recorded(server: BonitoServer, fake: FakeOpenAI) -> None:

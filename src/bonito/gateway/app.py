@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from hashlib import sha256
 from collections.abc import Awaitable, Callable
+from hashlib import sha256
 from typing import Any
 
 import orjson
@@ -76,7 +76,7 @@ class Gateway:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
-        rid = _request_id(scope)
+        rid = request_id(scope)
         base: Headers = [(b"x-request-id", rid.encode())]
         op = _ENDPOINTS.get(path)
         try:
@@ -209,7 +209,8 @@ def _model_obj(name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": 0, "owned_by": "bonito"}
 
 
-def _request_id(scope: Scope) -> str:
+def request_id(scope: Scope) -> str:
+    """The client's x-request-id when it is sane, else a new one."""
     sent = header(scope, b"x-request-id")
     if sent and len(sent) <= 200 and all(32 < c < 127 for c in sent):
         return sent.decode()

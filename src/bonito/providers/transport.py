@@ -87,7 +87,12 @@ class HttpTransport:
             raise connect_error(exc) from exc
         try:
             yield resp
-        finally:
+        except BaseException:
+            # cancelled (client gone) or failed mid-body: drop the connection so the
+            # upstream stops generating; a half-read response cannot be reused anyway
+            resp.close()
+            raise
+        else:
             resp.release()
 
     async def aclose(self) -> None:
