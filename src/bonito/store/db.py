@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,33 @@ def _upgrade(conn: Connection) -> None:
     command.upgrade(cfg, "head")
 
 
+def head_revision() -> str:
+    """The newest migration id, read from the version files (no Alembic import needed)."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text()
+        rev = re.search(r'^revision\s*=\s*["\']([^"\']+)', text, re.M)
+        down = re.search(r'^down_revision\s*=\s*(?:["\']([^"\']+)|None)', text, re.M)
+        if rev:
+            revisions[rev.group(1)] = down.group(1) if down else None
+    parents = {d for d in revisions.values() if d}
+    heads = sorted(r for r in revisions if r not in parents)
+    return heads[0] if len(heads) == 1 else ""
+
+
+def _current(conn: Connection) -> str | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return row[0] if row else None
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration."""
+    """Bring the schema to the newest migration (a cheap check when it already is)."""
     async with engine.begin() as conn:
+        head = await asyncio.to_thread(head_revision)
+        if head and await conn.run_sync(_current) == head:
+            return
         await conn.run_sync(_upgrade)
