@@ -2,7 +2,7 @@
 
 - `POST /token`: the RFC 7523 JWT-bearer exchange. The RS256 assertion is
   verified with the public key of the registered service account (iss, aud =
-  this token_uri, cloud-platform scope, a lifetime of at most an hour);
+  Google's token endpoint, cloud-platform scope, a lifetime of at most an hour);
   answers `{"access_token", "expires_in", "token_type"}` or `invalid_grant`.
 - `POST /{v1,v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}:{method}`
   for generateContent, streamGenerateContent (`alt=sse`: `data: {…}\\r\\n\\r\\n`
@@ -20,10 +20,14 @@ error (429, 404, 503…).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
+import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +38,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+# The audience Google requires in the assertion, whatever token_uri the key names
+# (google-auth always sends it); the fake also accepts its own token_uri.
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 _GENERATE_FIELDS = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig",
@@ -53,9 +60,13 @@ _DEFAULT_MODELS = ("gemini-2.0-flash", "gemini-2.0-flash-001", "gemini-2.5-flash
 
 
 def make_service_account(token_uri: str, *, email: str = "bonito-test@test-project.iam.gserviceaccount.com",
-                         project: str = "test-project") -> tuple[dict[str, Any], rsa.RSAPublicKey]:
-    """A fresh service-account key (JSON info) whose token_uri is the fake, and its public key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                         project: str = "test-project", key: rsa.RSAPrivateKey | None = None,
+                         ) -> tuple[dict[str, Any], rsa.RSAPublicKey]:
+    """A service-account key (JSON info) whose token_uri is the fake, and its public key.
+
+    A new RSA key is generated unless one is given (generation takes ~50 ms).
+    """
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
     info = {
@@ -115,6 +126,8 @@ class FakeVertex:
         self.public_keys: dict[str, rsa.RSAPublicKey] = {}
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic)
         self.token_requests = 0
+        self.token_forms: list[dict[str, str]] = []
+        self.token_replay: dict[str, Any] | None = None  # a recorded token answer to serve instead
         self.requests: list[Seen] = []
         self.queue: deque[Canned] = deque()
         self.url = ""
@@ -183,6 +196,7 @@ class FakeVertex:
     async def _token(self, request: web.Request) -> web.Response:
         self.token_requests += 1
         form = await request.post()
+        self.token_forms.append({k: str(v) for k, v in form.items()})
         if request.content_type != "application/x-www-form-urlencoded" or form.get("grant_type") != JWT_BEARER:
             return _oauth_error("unsupported_grant_type", "Invalid grant_type.")
         assertion = str(form.get("assertion") or "")
@@ -191,7 +205,7 @@ class FakeVertex:
             key = self.public_keys.get(str(unverified.get("iss")))
             if key is None:
                 return _oauth_error("invalid_grant", "Invalid grant: account not found")
-            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=self.token_uri,
+            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=[GOOGLE_TOKEN_AUDIENCE, self.token_uri],
                                 options={"require": ["iss", "aud", "iat", "exp"]}, leeway=5)
         except jwt.InvalidTokenError:
             return _oauth_error("invalid_grant", "Invalid JWT Signature.")
@@ -199,6 +213,10 @@ class FakeVertex:
             return _oauth_error("invalid_scope", "Missing the cloud-platform scope.")
         if int(claims["exp"]) - int(claims["iat"]) > 3600:
             return _oauth_error("invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes)")
+        if self.token_replay is not None:
+            recorded = self.token_replay["response"]["body"]
+            self.tokens[recorded["access_token"]] = time.monotonic() + int(recorded["expires_in"])
+            return web.json_response(recorded, status=self.token_replay["response"]["status"])
         token = "ya29.fake-" + hashlib.sha256(f"{assertion}{time.monotonic_ns()}".encode()).hexdigest()[:32]
         self.tokens[token] = time.monotonic() + self.token_lifetime_s
         return web.json_response({"access_token": token, "expires_in": self.token_lifetime_s,
@@ -316,6 +334,34 @@ class FakeVertex:
         except RpcError as exc:
             return web.json_response(rpc_body(exc.status, exc.rpc_status, exc.message), status=exc.status)
         return web.json_response({"models": []})
+
+
+@asynccontextmanager
+async def running_fake(**kwargs: Any) -> AsyncIterator[FakeVertex]:
+    """A started FakeVertex, stopped on exit."""
+    fake = FakeVertex(**kwargs)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@contextmanager
+def fake_in_thread(**kwargs: Any) -> Iterator[FakeVertex]:
+    """A FakeVertex serving from its own event loop in a thread (for synchronous tests)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-vertex", daemon=True)
+    thread.start()
+    fake = FakeVertex(**kwargs)
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 # ---------------------------------------------------------------------- generation

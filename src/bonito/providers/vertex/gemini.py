@@ -27,7 +27,7 @@ SKIP_THOUGHT_SIGNATURE = "c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I="
 
 # Fields that change nothing upstream and may be ignored (or are handled by the gateway).
 _HARMLESS = frozenset({"model", "stream", "stream_options", "user", "safety_identifier",
-                       "prompt_cache_key", "metadata"})
+                       "prompt_cache_key", "prompt_cache_retention", "metadata"})
 _CHAT_PARAMS = frozenset({
     "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "stop",
     "max_tokens", "max_completion_tokens", "temperature", "top_p", "presence_penalty",
@@ -43,9 +43,10 @@ _SAFETY_FINISH = frozenset({
     "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "MODEL_ARMOR",
     "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
 })
-_THINKING_BUDGET = {"none": 0, "minimal": 0, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
+_THINKING_BUDGET = {"none": 0, "minimal": 0, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768,
+                    "max": 32768}
 _THINKING_LEVEL = {"none": "MINIMAL", "minimal": "MINIMAL", "low": "LOW", "medium": "MEDIUM",
-                   "high": "HIGH", "xhigh": "HIGH"}
+                   "high": "HIGH", "xhigh": "HIGH", "max": "HIGH"}
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*?;base64,(?P<data>.*)$", re.S)
 _MIME_BY_EXT = {
     "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
