@@ -4,7 +4,8 @@
   `anthropic-version`, validates the request the way the real API does
   (max_tokens, roles, tool_result ids…), and answers with the fixture named by
   the request's `model` (`messages_text`, `messages_stream_tool_use_sdk_fixture`…),
-  or `messages_text` / `messages_stream_text` by default. Streams are written
+  or `messages_text` / `messages_stream_text` when the model names no fixture of
+  the requested kind (stream or not); `claude-does-not-exist*` is a 404. Streams are written
   event by event with chunked transfer encoding.
 - Faults: append to `faults` ("rate_limit" -> 429, "overloaded" -> 529,
   "api_error" -> 500, "stream_error" -> an `error` event mid-stream); each
@@ -20,6 +21,9 @@ import asyncio
 import json
 import os
 import socket
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,23 @@ def free_port() -> int:
 def sse_events(body_text: str) -> list[str]:
     """Split an SSE body into its events (each ends with the blank line)."""
     return [e.strip("\n") + "\n\n" for e in body_text.split("\n\n") if e.strip()]
+
+
+@contextmanager
+def in_thread(start: Callable[[], Coroutine[Any, Any, Any]], stop: Callable[[], Coroutine[Any, Any, None]]
+              ) -> Iterator[None]:
+    """Run an async fake on its own event loop in a daemon thread (for sync tests, e.g. the openai SDK)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        yield
+    finally:
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 def _error(etype: str, message: str, status: int | None = None, headers: dict[str, str] | None = None
@@ -95,6 +116,12 @@ class FakeAnthropic:
             await self._runner.cleanup()
             self._runner = None
 
+    @contextmanager
+    def running(self) -> Iterator[FakeAnthropic]:
+        """Serve from a background thread: `with FakeAnthropic().running() as fake: …`."""
+        with in_thread(self.start, self.stop):
+            yield self
+
     def _auth_error(self, request: web.Request) -> web.Response | None:
         key = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
         if not key:
@@ -137,9 +164,9 @@ class FakeAnthropic:
             return _error("api_error", "Internal server error")
         stream = bool(body.get("stream"))
         name = str(body["model"])
-        if name not in self._fixtures:
-            if name.startswith("claude-does-not-exist"):
-                return _error("not_found_error", f"model: {name}")
+        if name.startswith("claude-does-not-exist"):
+            return _error("not_found_error", f"model: {name}")
+        if name not in self._fixtures or bool(self._fixtures[name]["stream"]) != stream:
             name = "messages_stream_text" if stream else "messages_text"
         recorded = self._fixtures[name]["response"]
         if "body_text" not in recorded:

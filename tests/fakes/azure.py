@@ -25,12 +25,14 @@ import ipaddress
 import json
 import ssl
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.anthropic import free_port, load_fixture, sse_events
+from tests.fakes.anthropic import free_port, in_thread, load_fixture, sse_events
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 DEFAULT_USAGE = {"prompt_tokens": 15, "completion_tokens": 9, "total_tokens": 24}
@@ -56,6 +58,8 @@ class FakeAzure:
         self.requests: list[dict[str, Any]] = []
         self.token_requests: list[dict[str, str]] = []
         self.deployments = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"]
+        # deployment -> (status, JSON body) served instead of a fixture
+        self.overrides: dict[str, tuple[int, dict[str, Any]]] = {}
         self._issued: set[str] = set()
         self._fixtures: dict[str, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
@@ -105,6 +109,12 @@ class FakeAzure:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+    @contextmanager
+    def running(self) -> Iterator[FakeAzure]:
+        """Serve from a background thread: `with FakeAzure().running() as fake: …`."""
+        with in_thread(self.start, self.stop):
+            yield self
 
     # --- Entra ID ---------------------------------------------------------------------------------
 
@@ -172,6 +182,9 @@ class FakeAzure:
         if deployment.startswith("missing-"):
             return _error(404, "DeploymentNotFound", "The API deployment for this resource does not exist. If you "
                           "created the deployment within the last 5 minutes, please wait a moment and try again.")
+        if deployment in self.overrides:
+            status, payload = self.overrides[deployment]
+            return web.json_response(payload, status=status)
         fault = self.faults.pop(0) if self.faults else ""
         if fault == "rate_limit":
             resp = _error(429, "429", "Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
@@ -184,6 +197,8 @@ class FakeAzure:
         if op == "embeddings":
             return web.json_response(load_fixture("openai", "embeddings_query")["response"]["body"])
         stream = bool(body.get("stream"))
+        if "stream_options" in body and not v1 and request.query["api-version"][:10] < "2024-09-01":
+            return _error(400, "BadRequest", "Unrecognized request argument supplied: stream_options")
         name = deployment if self.fixture(deployment) is not None else (
             "chat_stream_text" if stream else "chat_text")
         if op == "completions" and name in ("chat_text", "chat_stream_text"):
@@ -216,7 +231,7 @@ class FakeAzure:
                 await resp.write_eof()
                 return resp
             if event.startswith("data: [DONE]") and include_usage:
-                usage = {"choices": [], "created": last.get("created"), "id": last.get("id"),
+                usage: dict[str, Any] = {"choices": [], "created": last.get("created"), "id": last.get("id"),
                          "model": last.get("model"), "object": "chat.completion.chunk",
                          "system_fingerprint": last.get("system_fingerprint"), "usage": DEFAULT_USAGE}
                 await resp.write(b"data: " + json.dumps(usage).encode() + b"\n\n")

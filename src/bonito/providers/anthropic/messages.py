@@ -278,7 +278,8 @@ def _image_block(image: Any, i: int) -> dict[str, Any]:
 
 
 def _assistant_blocks(msg: Mapping[str, Any], i: int) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in _texts(msg.get("content"), f"messages[{i}]")]
+    texts = _texts(msg.get("content"), f"messages[{i}]")
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
     for j, call in enumerate(msg.get("tool_calls") or []):
         fn = call.get("function") if isinstance(call, Mapping) else None
         if not isinstance(fn, Mapping) or call.get("type", "function") != "function":
@@ -305,10 +306,10 @@ def _tool_result(msg: Mapping[str, Any], i: int) -> dict[str, Any]:
 
 
 def _convert_tool(tool: Any) -> dict[str, Any]:
-    if not isinstance(tool, Mapping) or tool.get("type") != "function" or not isinstance(tool.get("function"), Mapping):
+    fn = tool.get("function") if isinstance(tool, Mapping) else None
+    if not isinstance(fn, Mapping) or tool.get("type") != "function":
         kind = tool.get("type") if isinstance(tool, Mapping) else None
         raise unsupported("tools", PROVIDER, f"tool type '{kind}' (only 'function')")
-    fn = tool["function"]
     out: dict[str, Any] = {"name": str(fn.get("name", "")),
                            "input_schema": fn.get("parameters") or {"type": "object", "properties": {}}}
     if fn.get("description"):

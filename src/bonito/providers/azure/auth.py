@@ -36,7 +36,8 @@ class EntraToken:
         self._tenant_id = config.tenant_id
         self._client_id = config.client_id
         self._client_secret = config.client_secret
-        self._options = dict(credential_options)
+        # The gateway retries and fails over itself: a token fetch should fail fast, not back off for seconds.
+        self._options: dict[str, Any] = {"retry_total": 2, "retry_backoff_factor": 0.2, **credential_options}
         if config.authority_host:
             self._options.setdefault("authority", config.authority_host)
         self._credential: ClientSecretCredential | None = None

@@ -25,6 +25,8 @@ from bonito.providers.transport import HttpTransport, iter_sse_data, json_or_non
 _OPERATIONS = {"chat": "chat/completions", "completions": "completions", "embeddings": "embeddings"}
 # The data-plane deployments listing only exists in this older api-version.
 _DEPLOYMENTS_API_VERSION = "2022-12-01"
+# First api-version that accepts `stream_options` (usage in streams).
+_STREAM_USAGE_SINCE = "2024-09-01"
 
 
 class AzureProvider:
@@ -45,6 +47,7 @@ class AzureProvider:
         else:
             self._entra = entra or EntraToken(config)
         self._http = HttpTransport()
+        self._stream_usage = config.use_v1_api or config.api_version[:10] >= _STREAM_USAGE_SINCE
 
     def url(self, operation: str, deployment: str) -> str:
         """The upstream URL for an operation on a deployment."""
@@ -88,17 +91,20 @@ class AzureProvider:
     async def stream(self, call: Call) -> AsyncIterator[dict[str, Any]]:
         """Chat or completion chunks as Azure sends them, minus its choices-less prompt-filter chunk.
 
-        Usage is always asked for (`stream_options.include_usage`); the stream ends with the
-        usage chunk, synthesised with zero counts if the api-version did not send one.
+        Usage is always asked for (`stream_options.include_usage`) where the api-version knows it
+        (2024-09-01 on, and v1), so the stream ends with Azure's usage chunk. Older versions reject
+        the field: it is left out, and no zero-count chunk is made up, so the gateway's own
+        estimate meters the stream.
         """
-        body = {**call.body, "stream": True,
-                "stream_options": {**(call.body.get("stream_options") or {}), "include_usage": True}}
+        body = {**call.body, "stream": True}
+        if self._stream_usage:
+            body["stream_options"] = {**(call.body.get("stream_options") or {}), "include_usage": True}
+        else:  # older api-versions reject the field outright
+            body.pop("stream_options", None)
         if self.config.use_v1_api:
             body["model"] = call.upstream_model
         timeout_s = min(call.timeout_s, self.config.timeout_s)
         headers = await self._auth_headers({"accept": "text/event-stream"})
-        last: dict[str, Any] = {}
-        saw_usage = False
         async with self._http.open_stream(
             "POST", self.url(call.operation, call.upstream_model), data=orjson.dumps(body),
             headers=headers, timeout_s=timeout_s,
@@ -117,13 +123,7 @@ class AzureProvider:
                                         code=_opt_str(err.get("code")))
                 if not chunk.get("choices") and not chunk.get("usage"):
                     continue  # Azure's leading prompt_filter_results chunk: nothing for a client
-                saw_usage = saw_usage or bool(chunk.get("usage"))
-                last = chunk
                 yield chunk
-        if not saw_usage:
-            yield {"id": last.get("id", ""), "object": last.get("object", "chat.completion.chunk"),
-                   "created": last.get("created", 0), "model": last.get("model", ""), "choices": [],
-                   "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
     async def list_models(self) -> list[ModelInfo]:
         """The resource's deployments (classic listing), else the models the resource offers."""
@@ -205,7 +205,8 @@ def _deployment_info(d: Mapping[str, Any]) -> ModelInfo:
 def _model_info(m: Mapping[str, Any]) -> ModelInfo:
     mid = str(m.get("id", ""))
     caps = m.get("capabilities") if isinstance(m.get("capabilities"), dict) else None
-    return ModelInfo(id=mid, name=mid, kind=_kind(mid, caps), extra={"lifecycle_status": m.get("lifecycle_status")})
+    return ModelInfo(id=mid, name=mid, kind=_kind(mid, caps),
+                     extra={"lifecycle_status": m.get("lifecycle_status")})
 
 
 def _opt_str(v: Any) -> str | None:
