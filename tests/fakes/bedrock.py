@@ -11,11 +11,13 @@ mid-way with an exception frame.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
 import re
 import struct
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +94,29 @@ class BedrockFake:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def start_in_thread(self) -> str:
+        """Serve from a background thread (for synchronous tests driving a `bonito serve` subprocess)."""
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self.start())
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self.stop())
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake Bedrock did not start")
+        return self.url
+
+    def stop_thread(self) -> None:
+        """Stop what `start_in_thread` started."""
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
 
     # --- scripting -------------------------------------------------------------------------------
 
