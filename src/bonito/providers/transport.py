@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from bonito.providers.base import UpstreamError
 
@@ -44,7 +45,7 @@ class HttpTransport:
     async def request(
         self,
         method: str,
-        url: str,
+        url: str | URL,
         *,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
@@ -68,7 +69,7 @@ class HttpTransport:
     async def open_stream(
         self,
         method: str,
-        url: str,
+        url: str | URL,
         *,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,

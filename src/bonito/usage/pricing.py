@@ -22,6 +22,7 @@ class Price:
 
 
 ZERO = Price(Decimal(0), Decimal(0))
+_BEDROCK_REGION_PREFIXES = frozenset({"us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"})
 
 
 @cache
@@ -42,6 +43,11 @@ def list_price(provider_type: str, upstream_model: str) -> Price | None:
     models = _table().get(provider_type, {})
     if upstream_model in models:
         return models[upstream_model]
+    if provider_type == "bedrock":
+        # cross-region inference profiles ("us.", "eu.", "global.", …) cost what the model costs
+        head, dot, rest = upstream_model.partition(".")
+        if dot and head in _BEDROCK_REGION_PREFIXES and rest in models:
+            return models[rest]
     best = ""
     for name in models:
         if upstream_model.startswith(name) and len(name) > len(best):

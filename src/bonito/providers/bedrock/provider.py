@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -218,10 +218,10 @@ class BedrockProvider:
         return await self._http.request(method, _wire(url), data=data, headers=signed, timeout_s=timeout_s)
 
 
-def _wire(url: str) -> str:
+def _wire(url: str) -> URL:
     # aiohttp would re-quote a str URL and turn %3A back into ':', which breaks the
     # signature; an already-encoded yarl URL goes on the wire byte for byte.
-    return cast(str, URL(url, encoded=True))
+    return URL(url, encoded=True)
 
 
 def _json_body(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
