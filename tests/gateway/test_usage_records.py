@@ -115,6 +115,7 @@ def test_client_disconnect_mid_stream_cancels_upstream_and_is_recorded(server: B
 
 
 def test_upstream_dropping_mid_stream_ends_stream_and_is_recorded(server: BonitoServer, fake: FakeOpenAI) -> None:
+    fake.chunk_delay_s = 0.05  # let the first chunks reach Bonito before the cut
     fake.fail_next(Fault(drop_after_chunks=2))
     with httpx.stream("POST", server.url + "/v1/chat/completions",
                       headers={"Authorization": f"Bearer {KEY}", "x-request-id": "rec-drop-1"},
