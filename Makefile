@@ -20,6 +20,7 @@ serve: $(STAMP)
 # Debian's redis-server and postgresql, when missing (tests start their own servers).
 test-deps:
 	@bash scripts/install-test-deps.sh
+	@bash scripts/install-browser.sh
 
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

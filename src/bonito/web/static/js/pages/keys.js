@@ -1,0 +1,80 @@
+// Gateway keys: create (plaintext shown once), list as prefix…last4, revoke.
+
+import { api, itemsOf } from "../api.js";
+import { confirmDialog, field, formValues, h, pageHeader, replace, showError, submitting, table, toast } from "../dom.js";
+import { int, maskedKey, pick, when } from "../format.js";
+import { revealOnce } from "../reveal.js";
+
+export async function render(root) {
+  const [keys, models] = await Promise.all([
+    api("GET", "/api/gateway/keys").then(itemsOf),
+    api("GET", "/api/models").then(itemsOf).catch(() => []),
+  ]);
+  const reveal = h("div", { class: "reveal-slot" });
+  const list = h("section", { class: "card", "aria-labelledby": "keys-title" });
+  const load = async (fresh) => {
+    const active = fresh.filter((k) => !pick(k, "revoked", "revoked_at", "is_revoked"));
+    replace(list, h("h2", { id: "keys-title" }, "Keys"), keyTable(active, async () => {
+      load(itemsOf(await api("GET", "/api/gateway/keys")));
+    }));
+  };
+  root.append(pageHeader("Gateway keys"), createForm(models, reveal, async () => {
+    load(itemsOf(await api("GET", "/api/gateway/keys")));
+  }), reveal, list);
+  await load(keys);
+}
+
+function createForm(models, reveal, onCreated) {
+  const names = models.map((m) => pick(m, "name", "alias")).filter(Boolean);
+  const form = h("form", { class: "card", "aria-labelledby": "new-key-title" },
+    h("h2", { id: "new-key-title" }, "Create a key"),
+    h("div", { class: "grid" },
+      field("Key name", { name: "name", required: true, autocomplete: "off" }, { hint: "Who or what uses it, e.g. ci" }),
+      field("Requests per minute", { name: "requests_per_minute", type: "number", min: "1", step: "1" },
+        { hint: "Empty: the default limit" })),
+    names.length ? h("fieldset", { class: "checks" },
+      h("legend", {}, "Allowed models ", h("span", { class: "optional" }, "(none checked: all models)")),
+      names.map((name) => h("label", { class: "check" },
+        h("input", { type: "checkbox", name: "allowed_models", value: name }), " ", name))) : null,
+    h("button", { type: "submit", class: "btn btn-primary" }, "Create key"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const created = await submitting(form, () => api("POST", "/api/gateway/keys", values));
+    if (created === undefined) return;
+    form.reset();
+    revealOnce(reveal, `New key “${pick(created, "name") || values.name}”`, pick(created, "key", "api_key", "plaintext"));
+    await onCreated();
+  });
+  return form;
+}
+
+function keyTable(keys, reload) {
+  return table("Keys", [
+    ["Name", (k) => h("strong", {}, k.name)],
+    ["Key", (k) => h("code", { class: "masked-key" }, maskedKey(k))],
+    ["Limit", (k) => (pick(k, "requests_per_minute", "rpm") ? `${int(pick(k, "requests_per_minute", "rpm"))}/min` : "default")],
+    ["Models", (k) => allowed(k)],
+    ["Created", (k) => when(pick(k, "created_at", "created"))],
+    ["Last used", (k) => when(pick(k, "last_used_at", "last_used"))],
+    ["", (k) => h("button", { type: "button", class: "btn btn-danger", onclick: () => revoke(k, reload) },
+      "Revoke", h("span", { class: "visually-hidden" }, ` ${k.name}`))],
+  ], keys, { empty: "No active keys. Create one above." });
+}
+
+function allowed(k) {
+  const a = pick(k, "allowed_models");
+  const list = Array.isArray(a) ? a : a && typeof a === "object" ? [...(a.models || []), ...(a.providers || []).map((p) => `provider:${p}`)] : [];
+  return list.length ? list.join(", ") : "all";
+}
+
+async function revoke(key, reload) {
+  if (!(await confirmDialog(`Revoke key ${key.name}? Apps using it will get 401.`, "Revoke"))) return;
+  try {
+    await api("DELETE", `/api/gateway/keys/${encodeURIComponent(key.id)}`);
+    toast(`Revoked key ${key.name}`);
+    await reload();
+  } catch (err) {
+    showError(err);
+  }
+}

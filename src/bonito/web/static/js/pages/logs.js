@@ -1,0 +1,152 @@
+// Request logs: filters, cursor paging, CSV export, and each request's routing decision.
+
+import { api, fetchAuthed, itemsOf } from "../api.js";
+import { field, formValues, h, pageHeader, replace, showError, toast } from "../dom.js";
+import { int, ms, pick, usd, when } from "../format.js";
+import { planView } from "../plan.js";
+
+const PAGE_SIZE = 50;
+const FILTERS = ["model", "status", "provider", "key_id", "start", "end"];
+
+export async function render(root, { params, navigate }) {
+  const filters = Object.fromEntries(FILTERS.filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
+  const cursor = params.get("cursor");
+  const back = (params.get("back") || "").split(",").filter(Boolean);
+
+  const query = new URLSearchParams({ ...filters, limit: String(PAGE_SIZE) });
+  if (cursor) query.set("cursor", cursor);
+  const csvQuery = new URLSearchParams({ ...filters, format: "csv" });
+  const exportBtn = h("a", { class: "btn", href: `/api/gateway/logs?${csvQuery}`, download: "bonito-logs.csv",
+    role: "button" }, "Export CSV");
+  exportBtn.addEventListener("click", (event) => {
+    event.preventDefault();
+    exportCsv(exportBtn.getAttribute("href"), exportBtn);
+  });
+  root.append(pageHeader("Logs", exportBtn), filterForm(filters, navigate));
+
+  const body = await api("GET", `/api/gateway/logs?${query}`);
+  const items = itemsOf(body);
+  const next = pick(body, "next_cursor");
+  const pageUrl = (c, b) => {
+    const q = new URLSearchParams(filters);
+    if (c) q.set("cursor", c);
+    if (b.length) q.set("back", b.join(","));
+    return `/logs${q.size ? `?${q}` : ""}`;
+  };
+  const prev = cursor ? h("button", { type: "button", class: "btn", onclick: () => navigate(pageUrl(back.at(-1) === "-" ? null : back.at(-1), back.slice(0, -1))) }, "← Newer") : null;
+  const older = next ? h("button", { type: "button", class: "btn", onclick: () => navigate(pageUrl(next, [...back, cursor || "-"])) }, "Older →") : null;
+  root.append(
+    h("section", { class: "card", "aria-labelledby": "logs-title" },
+      h("h2", { id: "logs-title", class: "visually-hidden" }, "Requests"),
+      items.length ? logTable(items) : h("p", { class: "empty muted" }, "No requests match. Send one to /v1 and refresh."),
+      h("nav", { class: "pager", "aria-label": "Pages" }, prev, h("span", { class: "muted" }, `${items.length} shown`), older)));
+}
+
+function filterForm(filters, navigate) {
+  const form = h("form", { class: "card filters", role: "search", "aria-label": "Filter logs" },
+    h("div", { class: "grid grid-tight" },
+      field("Model", { name: "model", value: filters.model || "", autocomplete: "off" }),
+      field("Status", { name: "status", value: filters.status || "", placeholder: "e.g. 200, 429 or 5xx" }),
+      field("Provider", { name: "provider", value: filters.provider || "", autocomplete: "off" }),
+      field("Key ID", { name: "key_id", value: filters.key_id || "", autocomplete: "off" }),
+      field("From", { name: "start", type: "datetime-local", value: toLocal(filters.start) }),
+      field("To", { name: "end", type: "datetime-local", value: toLocal(filters.end) })),
+    h("div", { class: "actions" },
+      h("button", { type: "submit", class: "btn btn-primary" }, "Apply filters"),
+      h("a", { href: "/logs", "data-link": "", class: "btn btn-ghost" }, "Clear")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const v = formValues(form);
+    for (const k of ["start", "end"]) if (v[k]) v[k] = new Date(v[k]).toISOString();
+    const q = new URLSearchParams(v);
+    navigate(`/logs${q.size ? `?${q}` : ""}`);
+  });
+  return form;
+}
+
+function toLocal(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
+const COLUMNS = ["Time", "Request ID", "Model", "Status", "Tokens", "Cost", "Latency"];
+
+function logTable(items) {
+  const tbody = h("tbody", {});
+  for (const r of items) {
+    const requestId = pick(r, "request_id", "x_request_id", "id");
+    const detailId = `detail-${pick(r, "id") || requestId}`.replace(/[^A-Za-z0-9_-]/g, "_");
+    const status = Number(pick(r, "status", "status_code") ?? 0);
+    const toggle = h("button", { type: "button", class: "link-button", "aria-expanded": "false",
+      "aria-controls": detailId }, h("code", {}, requestId));
+    const row = h("tr", { class: "log-row", dataset: { requestId } },
+      h("td", {}, when(pick(r, "created_at", "timestamp", "time"))),
+      h("td", {}, toggle),
+      h("td", {}, pick(r, "model", "model_requested", "model_used") || "—"),
+      h("td", {}, h("span", { class: `badge ${status >= 400 ? "badge-bad" : "badge-ok"}` }, String(status || "—"))),
+      h("td", {}, tokens(r)),
+      h("td", {}, usd(pick(r, "cost_usd", "cost"))),
+      h("td", {}, ms(pick(r, "latency_ms", "latency"))));
+    const detail = h("tr", { class: "log-detail", id: detailId, hidden: true },
+      h("td", { colspan: COLUMNS.length }, detailView(r)));
+    const flip = () => {
+      const open = detail.hidden;
+      detail.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+    };
+    toggle.addEventListener("click", flip);
+    row.addEventListener("click", (e) => { if (!e.target.closest("button")) flip(); });
+    tbody.append(row, detail);
+  }
+  return h("div", { class: "table-wrap" }, h("table", { class: "logs" },
+    h("caption", { class: "visually-hidden" }, "Requests, newest first. Activate a request ID for its routing decision."),
+    h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", { scope: "col" }, c)))), tbody));
+}
+
+function tokens(r) {
+  const p = pick(r, "prompt_tokens", "tokens_in", "input_tokens");
+  const c = pick(r, "completion_tokens", "tokens_out", "output_tokens");
+  const total = pick(r, "total_tokens", "tokens") ?? (p !== undefined ? Number(p) + Number(c || 0) : undefined);
+  return h("span", { title: p !== undefined ? `${int(p)} in · ${int(c)} out` : null }, int(total));
+}
+
+function detailView(r) {
+  const facts = [
+    ["Model requested", pick(r, "model_requested", "model")],
+    ["Model used", pick(r, "model_used")],
+    ["Route", pick(r, "route") || "none: the model was requested directly"],
+    ["Provider", pick(r, "provider_name", "provider")],
+    ["Endpoint", pick(r, "endpoint")],
+    ["Upstream model", pick(r, "upstream_model")],
+    ["Key", pick(r, "key_name", "key_id")],
+    ["Attempts", pick(r, "attempts")],
+    ["Stream", pick(r, "stream") === undefined ? undefined : String(r.stream)],
+    ["Time to first token", pick(r, "ttft_ms") === undefined ? undefined : ms(r.ttft_ms)],
+    ["Error", pick(r, "error")],
+  ].filter(([, v]) => v !== undefined && v !== null && v !== "");
+  const decision = pick(r, "decision", "routing_decision", "routing");
+  return h("div", { class: "log-detail-body" },
+    h("dl", { class: "kv" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v))])),
+    decision ? planView(decision) : null);
+}
+
+async function exportCsv(href, button) {
+  button.setAttribute("aria-busy", "true");
+  try {
+    const resp = await fetchAuthed("GET", href, undefined, { accept: "text/csv" });
+    const blob = await resp.blob();
+    const url = URL.createObjectURL(blob);
+    const a = h("a", { href: url, download: `bonito-logs-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    toast("CSV export downloaded");
+  } catch (err) {
+    showError(err);
+  } finally {
+    button.removeAttribute("aria-busy");
+  }
+}
