@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 from typing import Any, cast
 
 import httptools
 import orjson
+import uvloop
 
 _OK_JSON = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
 _OK_SSE = (
@@ -223,7 +225,7 @@ async def serve(host: str, port: int, api_key: str, latency_ms: float, chunk_del
 
 
 def main() -> None:
-    """Parse arguments and run the server on uvloop when available."""
+    """Parse arguments and serve on uvloop."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
@@ -231,16 +233,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer")
     parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between SSE chunks")
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a project dependency
-        runner = asyncio.run
-    try:
-        runner(serve(args.host, args.port, args.api_key, args.latency_ms, args.chunk_delay_ms))
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(serve(args.host, args.port, args.api_key, args.latency_ms, args.chunk_delay_ms))
 
 
 if __name__ == "__main__":

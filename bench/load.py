@@ -30,6 +30,7 @@ from typing import Any, cast
 
 import httptools
 import orjson
+import uvloop
 
 CHAT_PATH = "/v1/chat/completions"
 
@@ -316,12 +317,7 @@ def main() -> None:
     """Run the spec given as argv[1] and print the JSON result."""
     spec = orjson.loads(sys.argv[1])
     runner = run_latency if spec["mode"] == "latency" else run_throughput
-    try:
-        import uvloop
-
-        result = uvloop.run(runner(spec))
-    except ImportError:  # pragma: no cover - uvloop is a project dependency
-        result = asyncio.run(runner(spec))
+    result = uvloop.run(runner(spec))
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
 
 

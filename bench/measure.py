@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -157,21 +158,55 @@ class Bench:
             procs.tree_cpu_seconds(self.upstream_child.pid),
             self._upstream_requests(),
         )
+        redis_port = spec.env.get("BENCH_REDIS_PORT")
+        redis0 = _redis_calls(int(redis_port)) if redis_port else {}
+        busy0, reaped0 = procs.cpu_busy_seconds(), _children_cpu_seconds()
         wall0 = time.perf_counter()
         result = self._loadgen(load, c.warmup_s + c.duration_s + 60)
         wall = time.perf_counter() - wall0
+        busy1, loadgen_cpu = procs.cpu_busy_seconds(), _children_cpu_seconds() - reaped0
         cpu = procs.tree_cpu_seconds(child.pid) - cpu0
         up_cpu = procs.tree_cpu_seconds(self.upstream_child.pid) - up_cpu0
         upstream_calls = self._upstream_requests() - up_req0
+        if redis_port and upstream_calls:
+            delta = {k: v - redis0.get(k, 0) for k, v in _redis_calls(int(redis_port)).items()}
+            scripts = sum(v for k, v in delta.items() if k in ("evalsha", "eval", "fcall"))
+            result["redis_calls_per_request"] = sum(delta.values()) / upstream_calls
+            result["redis_scripts_per_request"] = scripts / upstream_calls
         result["upstream_calls"] = upstream_calls
         result["server_cpu_pct"] = 100 * cpu / wall
         result["upstream_cpu_pct"] = 100 * up_cpu / wall
         result["server_cpu_us_per_req"] = 1e6 * cpu / upstream_calls if upstream_calls else None
+        self._note_foreign_cpu(spec.name, result, busy0, busy1, wall, cpu + up_cpu + loadgen_cpu)
         if result.get("loadgen_cpu_pct", 0) > 90:
             self.notes.append(
                 f"{spec.name}: load generator at {result['loadgen_cpu_pct']:.0f}% CPU; it may limit req/s"
             )
         return result
+
+    def _note_foreign_cpu(
+        self,
+        name: str,
+        result: Result,
+        busy0: dict[int, float],
+        busy1: dict[int, float],
+        wall: float,
+        ours: float,
+    ) -> None:
+        """Record CPU used by processes outside the bench during a run: it disturbs the numbers."""
+        total = sum(busy1.values()) - sum(busy0.values())
+        foreign_pct = max(0.0, 100 * (total - ours) / wall)
+        result["foreign_cpu_pct"] = foreign_pct
+        if self.layout.gateway and name != "direct":
+            on_gateway_cpu = sum(
+                busy1[i] - busy0[i] for i in self.layout.gateway if i in busy0 and i in busy1
+            )
+            result["gateway_cpu_busy_pct"] = 100 * on_gateway_cpu / wall
+        if foreign_pct > 10:
+            self.notes.append(
+                f"{name}: other processes on this machine used ~{foreign_pct:.0f}% of a CPU during its "
+                "throughput run; its req/s is disturbed (rerun on a quiet machine)"
+            )
 
     # ---- phases ---------------------------------------------------------
     def run(self, gateways: list[str]) -> dict[str, Result]:
@@ -259,8 +294,16 @@ class Bench:
             result = self._measure_running(spec, child)
             if helper is not None:
                 result["redis_commands"] = _redis_calls(int(spec.env["BENCH_REDIS_PORT"]))
+                per_request = _get_float(result, "throughput", "redis_calls_per_request")
+                scripts = _get_float(result, "throughput", "redis_scripts_per_request")
                 if not result["redis_commands"]:
                     self.notes.append(f"{name}: Redis saw no commands; redis_url seems unused")
+                elif per_request is not None:
+                    self.notes.append(
+                        f"{name}: under load, {scripts:.1f} script calls (EVALSHA) and {per_request:.1f} "
+                        f"Redis commands in all (those run inside scripts included) per request; "
+                        f"totals: {result['redis_commands']}"
+                    )
             return result
         finally:
             shutdown_s = self.children.stop(child, timeout_s=35)
@@ -276,11 +319,13 @@ class Bench:
             raise Unavailable(str(exc)) from exc
         time.sleep(self.config.settle_s)
         idle = procs.tree_rss_mb(child.pid)
-        for stream in (False, True):  # a gateway that cannot answer is n/a, not fast
-            smoke = self._latency([spec], stream, 3, 0)[spec.name]
+        for streaming in (False, True):  # a gateway that cannot answer is n/a, not fast
+            smoke = self._latency([spec], streaming, 3, 0)[spec.name]
             if smoke["ok"] != 3:
                 detail = {k: smoke.get(k) for k in ("non_2xx", "invalid", "failed", "statuses", "last_error")}
-                raise Unavailable(f"smoke requests (stream={stream}) failed: {detail}\n{child.log_tail(8)}")
+                raise Unavailable(
+                    f"smoke requests (stream={streaming}) failed: {detail}\n{child.log_tail(8)}"
+                )
         c = self.config
         pair = [self.upstream, spec]
         non_stream = self._latency(pair, False, c.latency_requests, c.warmup_requests)
@@ -308,6 +353,19 @@ class Bench:
             "errors": _sum_errors(lat["non_stream"], lat["stream"], throughput),
             "ready": _ready(spec.port),
         }
+
+
+def _get_float(data: Result, *path: str) -> float | None:
+    value: Any = data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of the bench's reaped children (the load generator runs are the only ones reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _ready(port: int) -> Any:

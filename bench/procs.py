@@ -59,7 +59,7 @@ class Children:
     def __init__(self) -> None:
         self._live: list[Child] = []
         atexit.register(self.stop_all)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -227,3 +227,16 @@ def tree_cpu_seconds(pid: int) -> float:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / _CLOCK_TICKS
+
+
+def cpu_busy_seconds() -> dict[int, float]:
+    """Busy (non-idle, non-iowait) CPU seconds so far, per CPU, from /proc/stat."""
+    busy: dict[int, float] = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if not name.startswith("cpu") or name == "cpu":
+            continue
+        ticks = [int(f) for f in fields]
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+        busy[int(name[3:])] = (sum(ticks[:8]) - idle) / _CLOCK_TICKS
+    return busy

@@ -87,6 +87,14 @@ def cpu_layout(no_pin: bool) -> tuple[measure.Layout, str]:
     return measure.Layout(side, gateway), text
 
 
+def background_cpu_pct(seconds: float = 1.0) -> float:
+    """CPU used on this machine by others just before the run, in % of one CPU."""
+    before = procs.cpu_busy_seconds()
+    time.sleep(seconds)
+    after = procs.cpu_busy_seconds()
+    return 100 * (sum(after.values()) - sum(before.values())) / seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 unless it could not run at all."""
     args = parse_args(argv)
@@ -94,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     layout, layout_text = cpu_layout(args.no_pin)
     config = settings(args)
     children = procs.Children()
+    background = background_cpu_pct()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bonito-bench-") as tmp:
         bench = measure.Bench(config, layout, children, Path(tmp))
@@ -115,10 +124,15 @@ def main(argv: list[str] | None = None) -> int:
             "machine": platform.machine(),
             "settings": config.as_dict(),
             "elapsed_s": round(time.perf_counter() - started, 1),
+            "background_cpu_pct_before": round(background, 1),
             "notes": bench.notes,
         },
         "targets": targets,
     }
+    if background > 20:
+        bench.notes.insert(
+            0, f"the machine was busy before the run (~{background:.0f}% of a CPU in use by others)"
+        )
     print(report.render(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(measure.dumps(results))

@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bonito.alerts.service import AlertService
 from bonito.config.settings import Settings
 from bonito.config.source import ConfigFileSource
 from bonito.gateway.app import Gateway, request_id
 from bonito.gateway.errors import not_found_path
 from bonito.gateway.http import send_error
 from bonito.gateway.snapshot import Snapshot, empty_snapshot
+from bonito.limits.runtime import LimitsRuntime
 from bonito.store.db import make_engine, migrate
 from bonito.store.usage import insert_usage
 from bonito.usage.record import UsageRecord
@@ -42,9 +44,13 @@ class Platform:
         self.sink = DatabaseSink(self._insert, settings.data_dir / "spool")
         self.source = ConfigFileSource(settings.config_file) if settings.config_file else None
         first = self.source.load() if self.source else empty_snapshot()
-        self.gateway = Gateway(first, self.sink, ready_check=self.ready)
-        self.control: Any = None
-        self.web: Any = None
+        self.alerts = AlertService(self.engine, lambda: self.snapshot,
+                                   secrets=lambda: self.control_plane.ctx.secrets)
+        self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed)
+        self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready)
+        self.control_plane = _control_plane(self)
+        self.control: Any = self.control_plane.app
+        self.web: Any = _web_app()
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- wiring -----------------------------------------------------------
@@ -56,6 +62,7 @@ class Platform:
         """Atomically serve a new snapshot; close provider pools it no longer uses."""
         old = self.gateway.snapshot
         self.gateway.snapshot = snap
+        self.limits.follow(snap)
         kept = {id(p) for p in snap.providers.values()}
         stale = [p for p in old.providers.values() if id(p) not in kept]
         if stale:
@@ -69,15 +76,19 @@ class Platform:
         await insert_usage(self.engine, records)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
-        db = "ok"
+        (redis_ok, redis), db = await asyncio.gather(self.limits.ready(self.snapshot), self._database_state())
+        # the gateway serves from its snapshot while the database is down; Redis matters
+        # only where limits fail closed without it
+        return redis_ok, {"database": db, **redis}
+
+    async def _database_state(self) -> str:
         try:
             async with asyncio.timeout(2.0):
                 async with self.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
         except Exception:
-            db = "down"
-        # the gateway serves from its snapshot while the database is down
-        return True, {"database": db}
+            return "down"
+        return "ok"
 
     # -- ASGI -------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -124,12 +135,16 @@ class Platform:
                 log.warning("database unavailable at start (%s); serving, usage will be written later",
                             type(exc).__name__)
         await self.sink.start()
+        await self.limits.start(self.engine, lambda: self.snapshot)
+        await self.alerts.start()
+        await self.control_plane.start()
         if self.source is not None:
             self._tasks.append(asyncio.create_task(self.source.watch(lambda: self.snapshot, self.swap)))
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.source.request_reload)
 
     async def shutdown(self) -> None:
+        await self.control_plane.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -139,7 +154,9 @@ class Platform:
         for p in self.snapshot.providers.values():
             with contextlib.suppress(Exception):
                 await p.aclose()
-        await self.gateway.limiter.aclose()
+        await self.alerts.close()
+        await self.limits.aclose()
+        await self.gateway.router.aclose()
         await self.engine.dispose()
 
 
@@ -156,6 +173,21 @@ def _with_request_id(scope: dict[str, Any], send: Any) -> Any:
         await send(message)
 
     return wrapped
+
+
+def _control_plane(platform: Platform) -> Any:
+    """The control plane (/api); in full mode it also feeds the gateway its snapshot from the database."""
+    from bonito.control.plane import ControlPlane
+
+    return ControlPlane(platform.settings, platform.engine, lambda: platform.snapshot, platform.swap,
+                        router=lambda: platform.gateway.router)
+
+
+def _web_app() -> Any:
+    """The dashboard (imported here so the gateway's import graph stays lean)."""
+    from bonito.web.app import create_web_app
+
+    return create_web_app()
 
 
 async def _close_later(providers: list[Any], delay_s: float) -> None:

@@ -14,6 +14,7 @@ when no PostgreSQL is installed: callers skip with `SKIP_REASON`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import glob
 import os
 import shutil
@@ -102,7 +103,13 @@ class PostgresServer:
             finally:
                 await conn.close()
 
-        asyncio.run(create())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(create())
+        else:  # called from async code (e.g. an async test): run on a thread of its own
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, create()).result()
         return self.url(name)
 
     def pause(self) -> None:

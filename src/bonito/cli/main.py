@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a bonito.yaml and exit")
     check.add_argument("file")
     check.set_defaults(run=_check)
+
+    from bonito.cli.admin import add_commands
+
+    add_commands(sub)
     return parser
 
 

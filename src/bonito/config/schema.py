@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -50,6 +51,12 @@ class BedrockProviderConfig(_Strict):
     endpoint_url: str | None = None
     timeout_s: float = Field(default=600.0, gt=0)
 
+    @model_validator(mode="after")
+    def _key_pair(self) -> BedrockProviderConfig:
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            raise ValueError("set both access_key_id and secret_access_key, or neither (standard AWS chain)")
+        return self
+
 
 class VertexProviderConfig(_Strict):
     type: Literal["vertex"]
@@ -86,10 +93,18 @@ class ModelConfig(_Strict):
     output_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
 
 
+class ThrottleConfig(_Strict):
+    """Slow a key down as its budget nears: past `at_percent` of the budget, `requests_per_minute` applies."""
+
+    at_percent: float = Field(default=90, gt=0, le=100)
+    requests_per_minute: int = Field(gt=0)
+
+
 class BudgetConfig(_Strict):
     usd: Decimal = Field(gt=0)
     period: Literal["daily", "weekly", "monthly"] = "monthly"
     hard: bool = True  # hard cap refuses (429 budget_exceeded); soft only alerts
+    throttle: ThrottleConfig | None = None  # only where configured
 
 
 class KeyConfig(_Strict):
@@ -132,6 +147,53 @@ class RouteTarget(_Strict):
     weight: float | None = Field(default=None, ge=0)
 
 
+ConditionOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists", "matches"]
+
+
+class RuleCondition(_Strict):
+    """A test on one request field (`field`, `op`, `value`), or all / any of several (AND / OR)."""
+
+    field: str | None = None  # a body path (`max_tokens`, `response_format.type`), `metadata.<key>`,
+    # or a derived value: `prompt_tokens` (estimate), `message_count`
+    op: ConditionOp = "eq"
+    value: Any = None
+    all: list[RuleCondition] | None = None
+    any: list[RuleCondition] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RuleCondition:
+        kinds = [k for k in ("field", "all", "any") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("set exactly one of field, all or any")
+        if self.op == "matches":
+            try:
+                re.compile(str(self.value))
+            except re.error as exc:
+                raise ValueError(f"value is not a valid regular expression: {exc}") from None
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"op '{self.op}' needs a list value")
+        return self
+
+
+class RouteRule(_Strict):
+    """When `when` holds, the request goes to another route, or to these targets of this route's strategy."""
+
+    name: str | None = None
+    when: RuleCondition
+    route: str | None = None
+    targets: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> RouteRule:
+        if (self.route is None) == (self.targets is None):
+            raise ValueError("set exactly one of route or targets")
+        return self
+
+
+class SmartConfig(_Strict):
+    threshold: float = Field(default=0.5, ge=0, le=1)  # complexity at or above it goes to the strong target
+
+
 class RouteConfig(_Strict):
     key: str | None = None
     strategy: Literal[
@@ -142,6 +204,9 @@ class RouteConfig(_Strict):
     retries: RetryConfig = Field(default_factory=RetryConfig)
     timeout_s: float = Field(default=30.0, gt=0)
     circuit_breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    attempt_timeout_s: float | None = Field(default=None, gt=0)  # each upstream call; timeout_s is the total
+    rules: list[RouteRule] = Field(default_factory=list)  # conditional routing; the first match wins
+    smart: SmartConfig = Field(default_factory=SmartConfig)
 
     @model_validator(mode="after")
     def _weights(self) -> RouteConfig:
@@ -161,6 +226,72 @@ class LimitsConfig(_Strict):
     redis_pool_size: int = Field(default=20, gt=0)
 
 
+TierName = Literal["free", "pro", "enterprise"]
+
+
+class TierConfig(_Strict):
+    """A tier's limits: each key's default and the org-wide cap for keys without their own value."""
+
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    tokens_per_minute: int | None = Field(default=None, gt=0)
+
+
+class OrgConfig(_Strict):
+    """An org's own limits (they win over its tier's) and budget."""
+
+    tier: TierName | None = None
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    tokens_per_minute: int | None = Field(default=None, gt=0)
+    budget: BudgetConfig | None = None
+
+
+class SmtpConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, gt=0, lt=65536)
+    sender: str = Field(default="bonito@localhost", alias="from")
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class EmailAlertsConfig(_Strict):
+    to: list[str] = Field(default_factory=list)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+
+
+class WebhookConfig(_Strict):
+    url: str
+    secret: str = Field(min_length=8)
+
+
+class RateRuleConfig(_Strict):
+    """Alert when the error rate (percent of requests) or the p95 latency passes a threshold."""
+
+    threshold: float = Field(gt=0)
+    window_minutes: int = Field(default=5, gt=0, le=1440)
+    min_requests: int = Field(default=20, gt=0)
+
+
+class AlertsConfig(_Strict):
+    budget_thresholds: list[float] = Field(default_factory=lambda: [50.0, 80.0, 100.0])
+    error_rate: RateRuleConfig | None = None  # threshold in percent of requests
+    latency: RateRuleConfig | None = None  # threshold in ms (p95)
+    email: EmailAlertsConfig | None = None
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    evaluate_every_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("budget_thresholds")
+    @classmethod
+    def _percents(cls, v: list[float]) -> list[float]:
+        if any(t <= 0 or t > 1000 for t in v):
+            raise ValueError("each threshold is a percent of the budget, above 0")
+        return sorted(set(v))
+
+
 class BonitoConfig(_Strict):
     version: Literal[1]
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
@@ -170,7 +301,10 @@ class BonitoConfig(_Strict):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     redis_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
-    default_tier: Literal["free", "pro", "enterprise"] = "enterprise"
+    default_tier: TierName = "enterprise"
+    tiers: dict[str, TierConfig] = Field(default_factory=dict)  # overrides of free, pro, enterprise
+    orgs: dict[str, OrgConfig] = Field(default_factory=dict)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 def reference_errors(cfg: BonitoConfig) -> list[tuple[tuple[str | int, ...], str]]:
@@ -189,4 +323,10 @@ def reference_errors(cfg: BonitoConfig) -> list[tuple[tuple[str | int, ...], str
         for j, t in enumerate(r.targets):
             if t.model not in cfg.models:
                 errors.append((("routes", rname, "targets", j, "model"), f"unknown model '{t.model}'"))
+        for j, rule in enumerate(r.rules):
+            if rule.route is not None and (rule.route not in cfg.routes or rule.route == rname):
+                errors.append((("routes", rname, "rules", j, "route"), f"unknown route '{rule.route}'"))
+            for n, target in enumerate(rule.targets or []):
+                if target not in cfg.models:
+                    errors.append((("routes", rname, "rules", j, "targets", n), f"unknown model '{target}'"))
     return errors

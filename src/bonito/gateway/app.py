@@ -29,11 +29,13 @@ from bonito.gateway.http import (
 )
 from bonito.gateway.respond import respond_json, respond_stream
 from bonito.gateway.snapshot import KeyEntry, ModelEntry, RouteEntry, Snapshot
-from bonito.limits.base import RateDecision, RequestLimiter
+from bonito.limits.base import LimitExceeded, RateDecision, RequestLimiter
 from bonito.limits.memory import MemoryRequestLimiter
+from bonito.limits.settle import SettleOnEnd
 from bonito.providers.base import Operation
 from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Plan
+from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
 from bonito.usage.record import UsageRecord
 from bonito.usage.sink import UsageSink
@@ -67,7 +69,7 @@ class Gateway:
         self.sink = sink
         self.limiter: RequestLimiter = limiter or MemoryRequestLimiter()
         self.router = router or Router()
-        self.hooks = hooks or TargetHooks()
+        self.hooks: TargetHooks = hooks or self.router.hooks
         self.retry = retry or RetryPolicy()
         self.ready_check = ready_check
         self.source = source
@@ -127,10 +129,13 @@ class Gateway:
                              model_requested=requested, endpoint=op, source=self.source)
         plan: Plan | None = None
         outcome = Outcome()
+        settle: SettleOnEnd | None = None
         try:
-            plan = self._plan(key, requested, body, snap)
-            decision = await self._check_limits(key, snap)
+            plan = self._plan(key, requested, body, snap, header(scope, b"x-bonito-metadata"))
+            decision = await self._check_limits(key, snap, body)
             headers = [*base, *decision.headers()]
+            if decision.needs_settle:
+                send = settle = SettleOnEnd(send, self.limiter, decision, record)
             record.route = plan.route
             stream = bool(body.get("stream")) and op != "embeddings"
             record.stream = stream
@@ -148,6 +153,8 @@ class Gateway:
             if record.latency_ms == 0.0:
                 record.latency_ms = (time.perf_counter() - started) * 1000
             self.sink.submit(record)
+            if settle is not None:
+                await settle.finish()
 
     def _authenticate(self, scope: Scope, snap: Snapshot) -> KeyEntry:
         raw = header(scope, b"authorization")
@@ -165,18 +172,20 @@ class Gateway:
             raise errors.unknown_key()
         return key
 
-    def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot) -> Plan:
+    def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
+              metadata: bytes | None = None) -> Plan:
+        self.router.sync(snap)
         if key.route is not None:
             # an rt- key is bound to its route: it serves every request, whatever `model` says
             route = snap.routes.get(key.route)
             if route is None:
                 raise errors.model_not_found(requested)
-            return self.router.plan_route(route, body)
+            return self.router.plan_route(route, RouteRequest(body, metadata), snap)
         route_entry: RouteEntry | None = snap.routes.get(requested)
         if route_entry is not None:
             if not _visible(key, requested, snap):
                 raise errors.model_not_allowed(requested)
-            return self.router.plan_route(route_entry, body)
+            return self.router.plan_route(route_entry, RouteRequest(body, metadata), snap)
         model: ModelEntry | None = snap.models.get(requested)
         if model is None:
             raise errors.model_not_found(requested)
@@ -184,18 +193,12 @@ class Gateway:
             raise errors.model_not_allowed(requested)
         return self.router.plan_model(model)
 
-    async def _check_limits(self, key: KeyEntry, snap: Snapshot) -> RateDecision:
-        limit = key.requests_per_minute or snap.limits.default_requests_per_minute
-        decision = await self.limiter.hit(f"key:{key.id}", limit)
-        if not decision.allowed:
-            retry_after = str(max(1, int(-(-decision.reset_s // 1)))).encode()
-            raise GatewayError(
-                429, f"Rate limit reached: {limit} requests per minute for this key. Retry after "
-                     f"{retry_after.decode()}s.",
-                type="rate_limit_exceeded", code="rate_limit_exceeded",
-                headers=[(b"retry-after", retry_after), *decision.headers()],
-            )
-        return decision
+    async def _check_limits(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any]) -> RateDecision:
+        try:
+            return await self.limiter.check(key, snap, body)
+        except LimitExceeded as exc:
+            raise GatewayError(exc.status, exc.message, type=exc.type, code=exc.code,
+                               headers=exc.headers) from None
 
 
 def _visible(key: KeyEntry, name: str, snap: Snapshot) -> bool:

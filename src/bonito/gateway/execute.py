@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bonito.gateway.errors import GatewayError
 from bonito.gateway.snapshot import ModelEntry
@@ -19,6 +19,10 @@ from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Attempt, Plan
 
 CallFactory = Callable[[ModelEntry], Call]
+# How an attempt ended, for breakers and statistics: "answered" is an upstream error
+# answer that is not the upstream's fault (a client-caused 4xx).
+AttemptResult = Literal["ok", "answered", "failure", "cancelled"]
+Admission = Literal["closed", "probe"]
 
 
 @dataclass(slots=True)
@@ -28,6 +32,7 @@ class Outcome:
     attempts: list[Attempt] = field(default_factory=list)
     target: ModelEntry | None = None  # the target that answered
     last: ModelEntry | None = None  # the last target called
+    answer_started: float = 0.0  # perf_counter() when the answering call began
 
     @property
     def calls(self) -> int:
@@ -35,15 +40,22 @@ class Outcome:
 
 
 class TargetHooks:
-    """Observations and breaker decisions per target; the routing layer overrides these."""
+    """Breaker decisions and observations per target; `routing.hooks.RouteHooks` implements them."""
 
-    def available(self, target: ModelEntry, plan: Plan) -> bool:
-        return True
+    async def admit(self, plan: Plan, target: ModelEntry) -> Admission | None:
+        """May `target` be called now? None skips it (its circuit breaker is open)."""
+        return "closed"
 
     def started(self, target: ModelEntry) -> None:
         return None
 
-    def finished(self, target: ModelEntry, ok: bool, latency_ms: float, failure: bool) -> None:
+    def finished(self, plan: Plan, target: ModelEntry, admission: Admission, result: AttemptResult,
+                 ms: float, stream: bool) -> bool:
+        """Record an attempt; returns whether this target may be tried again."""
+        return True
+
+    def released(self, target: ModelEntry, total_ms: float | None) -> None:
+        """The call is over (a stream: its last chunk was read); total_ms when it completed."""
         return None
 
 
@@ -54,49 +66,66 @@ async def run_plan(
     outcome: Outcome,
     hooks: TargetHooks,
     retry: RetryPolicy,
+    *,
+    stream: bool = False,
 ) -> Any:
     """Try targets in order; return the first success of `invoke(target, call)`.
 
     `invoke` is a coroutine function (non-stream) or returns an awaitable first
     chunk plus iterator (stream). Raises GatewayError when every target failed.
+    With `stream`, the answering target stays in flight: the caller calls
+    `hooks.released` when the stream ends.
     """
     deadline = time.monotonic() + plan.timeout_s if plan.timeout_s else None
     last: UpstreamError | None = None
     for target in plan.targets:
-        if not hooks.available(target, plan):
+        admission = await hooks.admit(plan, target)
+        if admission is None:
             outcome.attempts.append(Attempt(target.name, target.provider_id, "skipped", error="circuit open"))
             continue
         for attempt in range(1, plan.max_attempts + 1):
             call = make_call(target)
+            if plan.attempt_timeout_s is not None:
+                call.timeout_s = min(call.timeout_s, plan.attempt_timeout_s)
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    hooks.finished(plan, target, admission, "cancelled", 0.0, stream)
                     raise timeout_error(plan)
                 call.timeout_s = min(call.timeout_s, remaining)
-            started = time.perf_counter()
             outcome.last = target
             hooks.started(target)
+            started = time.perf_counter()
             try:
                 result = await invoke(target, call)
             except UpstreamError as exc:
                 ms = (time.perf_counter() - started) * 1000
-                hooks.finished(target, False, ms, failure=exc.transient)
+                again = hooks.finished(plan, target, admission, "failure" if exc.transient else "answered", ms,
+                                       stream)
+                hooks.released(target, None)
                 outcome.attempts.append(Attempt(target.name, target.provider_id, "error", exc.status, ms,
                                                 exc.message[:300]))
                 last = exc
                 if exc.client_caused:
                     raise passthrough(exc) from None
-                if not exc.transient or attempt == plan.max_attempts:
+                if not exc.transient or not again or attempt == plan.max_attempts:
                     break
                 delay = retry.delay(attempt, exc.retry_after_s)
                 if delay is None or (deadline is not None and time.monotonic() + delay >= deadline):
                     break
                 await asyncio.sleep(delay)
                 continue
+            except BaseException:
+                hooks.finished(plan, target, admission, "cancelled", 0.0, stream)
+                hooks.released(target, None)
+                raise
             ms = (time.perf_counter() - started) * 1000
-            hooks.finished(target, True, ms, failure=False)
+            hooks.finished(plan, target, admission, "ok", ms, stream)
+            if not stream:
+                hooks.released(target, None)
             outcome.attempts.append(Attempt(target.name, target.provider_id, "ok", 200, ms))
             outcome.target = target
+            outcome.answer_started = started
             return result
     raise final_error(last, plan)
 

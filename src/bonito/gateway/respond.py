@@ -103,7 +103,7 @@ async def respond_stream(gw: Gateway, plan: Plan, op: Operation, body: dict[str,
     include_usage = (body.get("stream_options") or {}).get("include_usage") is True
     try:
         first, chunks = await run_plan(plan, _call_factory(op, body, raw, True, record.request_id),
-                                       open_stream, outcome, gw.hooks, gw.retry)
+                                       open_stream, outcome, gw.hooks, gw.retry, stream=True)
     except GatewayError as err:
         _finish_record(record, outcome, None)
         err.headers.extend([*headers[1:], *_served_headers(outcome)])
@@ -111,8 +111,14 @@ async def respond_stream(gw: Gateway, plan: Plan, op: Operation, body: dict[str,
     target = outcome.target
     assert target is not None
     _finish_record(record, outcome, target)
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [*SSE_HEADERS, *headers, *_served_headers(outcome)]})
+    try:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*SSE_HEADERS, *headers, *_served_headers(outcome)]})
+    except BaseException:
+        gw.hooks.released(target, None)
+        with contextlib.suppress(Exception):
+            await chunks.aclose()  # type: ignore[attr-defined]
+        raise
     pump = _Pump(target, record, include_usage, send, started)
     pump_task = asyncio.ensure_future(pump.run(first, chunks))
     watch_task = asyncio.ensure_future(_wait_disconnect(receive))
@@ -133,6 +139,9 @@ async def respond_stream(gw: Gateway, plan: Plan, op: Operation, body: dict[str,
             await chunks.aclose()  # type: ignore[attr-defined]
         pump.settle()
         record.latency_ms = (time.perf_counter() - started) * 1000
+        # the whole stream's duration feeds latency-ranked routing; a broken one does not
+        completed = record.status == 200
+        gw.hooks.released(target, (time.perf_counter() - outcome.answer_started) * 1000 if completed else None)
     if pump_task.done() and not pump_task.cancelled() and (exc := pump_task.exception()) is not None:
         # the client connection broke while we were writing to it
         log.info("stream to client ended early: %s", type(exc).__name__)

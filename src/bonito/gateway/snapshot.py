@@ -14,12 +14,16 @@ from decimal import Decimal
 from typing import Any
 
 from bonito.config.schema import (
+    AlertsConfig,
     BonitoConfig,
     BreakerConfig,
     BudgetConfig,
     LimitsConfig,
+    OrgConfig,
     RetryConfig,
     RouteConfig,
+    RouteRule,
+    TierConfig,
 )
 from bonito.providers.base import Provider
 from bonito.providers.registry import build_provider
@@ -86,6 +90,9 @@ class RouteEntry:
     breaker: BreakerConfig = field(default_factory=BreakerConfig)
     org_id: str = DEFAULT_ORG
     id: str | None = None
+    attempt_timeout_s: float | None = None
+    rules: tuple[RouteRule, ...] = ()
+    smart_threshold: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,9 @@ class Snapshot:
     redis_url: str | None = None
     cors_origins: tuple[str, ...] = ()
     default_tier: str = "enterprise"
+    tiers: Mapping[str, TierConfig] = field(default_factory=dict)  # overrides of the built-in tiers
+    orgs: Mapping[str, OrgConfig] = field(default_factory=dict)  # org limits and budgets
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = "config"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -151,7 +161,7 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
     return Snapshot(
         version=version, keys=keys, models=models, routes=routes, providers=providers,
         limits=cfg.limits, redis_url=cfg.redis_url, cors_origins=tuple(cfg.cors_origins),
-        default_tier=cfg.default_tier, source="config",
+        default_tier=cfg.default_tier, tiers=cfg.tiers, orgs=cfg.orgs, alerts=cfg.alerts, source="config",
     )
 
 
@@ -161,6 +171,7 @@ def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry]) -
         targets=tuple(models[t.model] for t in r.targets),
         weights=tuple(t.weight for t in r.targets),
         retries=r.retries, timeout_s=r.timeout_s, breaker=r.circuit_breaker,
+        attempt_timeout_s=r.attempt_timeout_s, rules=tuple(r.rules), smart_threshold=r.smart.threshold,
     )
 
 

@@ -1,48 +1,76 @@
-"""In-process sliding-window request limiter: exact for one process."""
+"""In-process limits: exact for one process (`bonito serve --workers 1`)."""
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 
-from bonito.limits.base import RateDecision
+from bonito.limits.base import WINDOW_S, Budget, LimitPlan, Verdict
+from bonito.limits.governor import Governor
+from bonito.limits.window import Buckets, admit, count, reconcile
 
 
-class MemoryRequestLimiter:
-    """A sliding log per bucket: a request is allowed while fewer than `limit`
-    requests were allowed in the last `window_s` seconds. Buckets idle for a
-    whole window are dropped, so memory follows active keys, not traffic."""
+class MemoryBackend:
+    """Counters in dicts. Every operation runs without awaiting, so each is atomic on the
+    event loop. Idle windows and spend from ended periods are swept once a minute, so
+    memory follows active keys, not traffic."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    available = True
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._logs: dict[str, deque[float]] = {}
+        self._windows: dict[str, Buckets] = {}
+        self._spend: dict[str, tuple[int, float]] = {}  # ledger -> (picodollars, period end)
         self._last_sweep = clock()
 
-    async def hit(self, bucket: str, limit: int, window_s: float = 60.0) -> RateDecision:
-        return self.hit_now(bucket, limit, window_s)
+    def _buckets(self, name: str) -> Buckets:
+        found = self._windows.get(name)
+        if found is None:
+            found = self._windows[name] = {}
+        return found
 
-    def hit_now(self, bucket: str, limit: int, window_s: float = 60.0) -> RateDecision:
-        now = self._clock()
-        log = self._logs.get(bucket)
-        if log is None:
-            log = self._logs[bucket] = deque()
-        horizon = now - window_s
-        while log and log[0] <= horizon:
-            log.popleft()
-        if now - self._last_sweep > window_s:
-            self._sweep(horizon)
-            self._last_sweep = now
-        if len(log) >= limit:
-            reset = log[0] + window_s - now
-            return RateDecision(False, limit, 0, max(reset, 0.001))
-        log.append(now)
-        reset = log[0] + window_s - now
-        return RateDecision(True, limit, limit - len(log), reset)
+    def spend(self, ledger: str) -> int:
+        return self._spend.get(ledger, (0, 0.0))[0]
 
-    def _sweep(self, horizon: float) -> None:
-        for bucket in [b for b, log in self._logs.items() if not log or log[-1] <= horizon]:
-            del self._logs[bucket]
+    async def admit(self, plan: LimitPlan) -> Verdict:
+        self._maybe_sweep(plan.now)
+        spend = [self.spend(b.ledger) for b in plan.budgets]
+        return admit(plan, [self._buckets(w.bucket) for w in plan.windows], spend)
+
+    async def settle(self, plan: LimitPlan, tokens: int, cost_pico: int, now: float) -> tuple[int, ...]:
+        for w in plan.token_windows:
+            reconcile(self._buckets(w.bucket), int(plan.now), int(now), plan.estimate, tokens)
+        after = []
+        for b in plan.budgets:
+            total = self.spend(b.ledger) + cost_pico
+            self._spend[b.ledger] = (total, b.period_end)
+            after.append(total)
+        return tuple(after)
+
+    async def seed(self, budget: Budget, pico: int) -> None:
+        if pico > self.spend(budget.ledger):
+            self._spend[budget.ledger] = (pico, budget.period_end)
+
+    def _maybe_sweep(self, now: float) -> None:
+        if now - self._last_sweep < WINDOW_S:
+            return
+        self._last_sweep = now
+        for name in list(self._windows):
+            buckets = self._windows[name]
+            if count(buckets, int(now))[0] == 0:
+                del self._windows[name]
+        for ledger in [k for k, (_, end) in self._spend.items() if end <= now]:
+            del self._spend[ledger]
+
+    async def ping(self) -> bool:
+        return True
 
     async def aclose(self) -> None:
-        self._logs.clear()
+        self._windows.clear()
+
+
+class MemoryRequestLimiter(Governor):
+    """The gateway's default: a Governor over one process's memory."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(MemoryBackend(clock), clock=clock)

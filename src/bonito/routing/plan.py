@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bonito.config.schema import BreakerConfig
 from bonito.gateway.snapshot import ModelEntry
 
 
 @dataclass(slots=True)
 class Attempt:
-    """One upstream call made while serving a request."""
+    """One upstream call made (or a target skipped) while serving a request."""
 
     model: str
     provider: str
@@ -31,12 +32,26 @@ class Plan:
     targets: list[ModelEntry]
     strategy: str
     reason: str
-    route: str | None = None
+    route: str | None = None  # the route the request addressed (by name or rt- key)
     max_attempts: int = 1  # per target
     timeout_s: float | None = None  # total, across attempts; None = the providers' own
     considered: list[str] = field(default_factory=list)
+    attempt_timeout_s: float | None = None  # each upstream call
+    breaker: BreakerConfig | None = None  # None: no circuit breakers (a plain model)
+    breaker_route: str | None = None  # whose breakers apply (a rule may hand over to another route)
+    rule: str | None = None  # the conditional rule that matched, if any
+    scores: dict[str, Any] = field(default_factory=dict)  # per target: what ranked it
 
     def explain(self) -> dict[str, Any]:
-        return {"route": self.route, "strategy": self.strategy, "reason": self.reason,
-                "considered": self.considered or [t.name for t in self.targets],
-                "order": [t.name for t in self.targets]}
+        out: dict[str, Any] = {
+            "route": self.route, "strategy": self.strategy, "reason": self.reason,
+            "considered": self.considered or [t.name for t in self.targets],
+            "order": [t.name for t in self.targets],
+        }
+        if self.rule is not None:
+            out["rule"] = self.rule
+        if self.breaker_route is not None and self.breaker_route != self.route:
+            out["via_route"] = self.breaker_route
+        if self.scores:
+            out["scores"] = self.scores
+        return out

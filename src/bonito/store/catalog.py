@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bonito.store import accounts as _accounts  # noqa: F401  (registers `orgs`, which these tables reference)
 from bonito.store.base import Base
 from bonito.store.types import PicoUSD
 

@@ -13,20 +13,36 @@ from bonito.store.catalog import (
     ProviderRow,
     RoutingPolicyRow,
 )
+from bonito.store.governance import (
+    AlertRuleRow,
+    AlertWebhookRow,
+    BudgetRow,
+    NotificationPreferenceRow,
+    NotificationReadRow,
+    NotificationRow,
+    OrgLimitsRow,
+)
 from bonito.store.usage import UsageRow
 
 metadata = Base.metadata
 
 __all__ = [
+    "AlertRuleRow",
+    "AlertWebhookRow",
     "AuditEvent",
     "Base",
+    "BudgetRow",
     "ControlState",
     "GatewayConfigRow",
     "GatewayKeyRow",
     "LoginFailure",
     "Membership",
     "ModelRow",
+    "NotificationPreferenceRow",
+    "NotificationReadRow",
+    "NotificationRow",
     "Org",
+    "OrgLimitsRow",
     "ProviderRow",
     "RefreshToken",
     "RoutingPolicyRow",

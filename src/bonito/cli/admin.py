@@ -1,0 +1,99 @@
+"""`bonito admin create` and `bonito secrets rotate-master-key`: operator commands on the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import re
+import sys
+
+from bonito.config.settings import Settings
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin = sub.add_parser("admin", help="manage accounts")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create", help="create an admin account (the first one, typically)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="default: $BONITO_ADMIN_PASSWORD, else asked for")
+    create.add_argument("--org", default="default",
+                        help="org id/name to create or join as admin (default: 'default', the org of "
+                             "config-as-code keys)")
+    create.set_defaults(run=_admin_create)
+
+    secrets = sub.add_parser("secrets", help="manage encrypted credentials")
+    secrets_sub = secrets.add_subparsers(dest="secrets_command", required=True)
+    rotate = secrets_sub.add_parser("rotate-master-key", help="re-encrypt every credential under a new key")
+    rotate.add_argument("--new-key", help="the new key (64 hex chars or base64 of 32 bytes); default: generated")
+    rotate.set_defaults(run=_rotate)
+
+
+def _admin_create(args: argparse.Namespace) -> int:
+    from bonito.control.schemas.auth import RegisterIn
+
+    password = args.password or os.environ.get("BONITO_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    org = args.org.strip()
+    try:
+        body = RegisterIn(email=args.email, password=password, org_name=org)
+    except ValueError as exc:
+        print(f"bonito: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_create(body.email, body.password, org))
+
+
+async def _create(email: str, password: str, org: str) -> int:
+    from bonito.control.errors import Conflict
+    from bonito.control.services import accounts, audit
+    from bonito.store.db import make_engine, migrate
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        await migrate(engine)
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            try:
+                user, org_row = await accounts.create_user_and_org(
+                    session, email, password, org, org_id=org if _SLUG.match(org) else None, platform_admin=True)
+            except Conflict as exc:
+                print(f"bonito: {exc.detail}", file=sys.stderr)
+                return 1
+            audit.record(session, "admin.create", org_id=org_row.id, actor_id=user.id, actor_email=email,
+                         target_type="user", target_id=user.id, details={"via": "cli"})
+            await session.commit()
+        print(f"created admin {email} in org '{org_row.name}' ({org_row.id}); log in with POST /api/auth/login")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from bonito.control.services.rotation import rotate_master_key
+    from bonito.secrets.keyring import SecretError
+    from bonito.store.db import make_engine, migrate
+
+    settings = Settings.from_env()
+
+    async def run() -> int:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            await migrate(engine)
+            result = await rotate_master_key(engine, settings.data_dir, settings.master_key, args.new_key)
+        except SecretError as exc:
+            print(f"bonito: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await engine.dispose()
+        print(f"re-encrypted {result.reencrypted} credentials"
+              + (f" ({result.skipped} held by another secrets backend, unchanged)" if result.skipped else ""))
+        if result.new_key_text:
+            print("BONITO_MASTER_KEY is set in the environment: restart every server with\n"
+                  f"  BONITO_MASTER_KEY={result.new_key_text}")
+        return 0
+
+    return asyncio.run(run())

@@ -1,0 +1,41 @@
+"""/api/auth: register, login, refresh, logout, me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+
+from bonito.control.deps import CtxDep, CurrentUser, SessionDep, client_ip
+from bonito.control.schemas.auth import LoginIn, RefreshIn, RegisteredOut, RegisterIn, TokensOut, UserOut
+from bonito.control.services import accounts
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredOut)
+async def register(body: RegisterIn, request: Request, ctx: CtxDep, session: SessionDep) -> Any:
+    """Create an account and its org; the new user is the org's admin."""
+    return await accounts.register(ctx, session, body, client_ip(request))
+
+
+@router.post("/login", response_model=TokensOut)
+async def login(body: LoginIn, request: Request, ctx: CtxDep, session: SessionDep) -> Any:
+    return await accounts.login(ctx, session, body, client_ip(request))
+
+
+@router.post("/refresh", response_model=TokensOut)
+async def refresh(body: RefreshIn, request: Request, ctx: CtxDep, session: SessionDep) -> Any:
+    """New tokens for a refresh token, which is retired (using it again revokes its whole family)."""
+    return await accounts.refresh(ctx, session, body.refresh_token, client_ip(request))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(body: RefreshIn, request: Request, session: SessionDep) -> Response:
+    await accounts.logout(session, body.refresh_token, client_ip(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserOut)
+async def me(user: CurrentUser, session: SessionDep) -> Any:
+    return await accounts.me(session, user)

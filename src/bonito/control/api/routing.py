@@ -1,0 +1,48 @@
+"""/api/routing-policies: routes through the API, and their dry run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Response, status
+
+from bonito.control.api.guards import Writable
+from bonito.control.deps import Admin, CtxDep, Member, SessionDep, Viewer
+from bonito.control.schemas.routing import (
+    DryRunIn,
+    RoutingPolicyCreatedOut,
+    RoutingPolicyIn,
+    RoutingPolicyOut,
+)
+from bonito.control.services import routing
+
+router = APIRouter(prefix="/api/routing-policies", tags=["routing policies"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RoutingPolicyCreatedOut)
+async def create(body: RoutingPolicyIn, user: Admin, _w: Writable, session: SessionDep) -> Any:
+    """A route (as in bonito.yaml's `routes:`); a bound rt- key, when asked for, is shown once."""
+    return await routing.create(session, user, body)
+
+
+@router.get("", response_model=list[RoutingPolicyOut])
+async def list_policies(user: Viewer, session: SessionDep) -> Any:
+    return await routing.list_all(session, user)
+
+
+@router.get("/{policy_id}", response_model=RoutingPolicyOut)
+async def get(policy_id: str, user: Viewer, session: SessionDep) -> Any:
+    return await routing.get(session, user, policy_id)
+
+
+@router.delete("/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(policy_id: str, user: Admin, _w: Writable, session: SessionDep) -> Response:
+    await routing.delete(session, user, policy_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{policy_id}/test")
+async def dry_run(policy_id: str, user: Member, ctx: CtxDep, session: SessionDep,
+                  body: DryRunIn | None = Body(default=None)) -> dict[str, Any]:
+    """The plan the gateway would follow now, and why; nothing is sent upstream."""
+    return await routing.dry_run(ctx, session, user, policy_id, body.request if body else {})

@@ -1,0 +1,2 @@
+"""The control plane's governance API: limits, budgets, alert rules and webhooks,
+notifications and notification preferences."""

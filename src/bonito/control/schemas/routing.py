@@ -1,0 +1,63 @@
+"""Routing policies (the `routes:` of bonito.yaml, through the API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from bonito.control.schemas.common import ApiModel, Name, OutModel
+
+Strategy = Literal["failover", "cost_optimized", "latency_optimized", "balanced", "ab_test", "round_robin",
+                   "least_busy", "smart"]
+
+
+class TargetIn(ApiModel):
+    model: Annotated[str, Field(min_length=1, max_length=200)]
+    weight: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+
+
+class RetriesIn(ApiModel):
+    max_attempts: Annotated[int, Field(ge=1, le=5)] = 3
+
+
+class BreakerIn(ApiModel):
+    failure_threshold: Annotated[int, Field(ge=1, le=10_000)] = 5
+    cooldown_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
+
+
+class RoutingPolicyIn(ApiModel):
+    name: Name
+    strategy: Strategy = "failover"
+    targets: list[TargetIn] = Field(min_length=1, max_length=50)
+    retries: RetriesIn = Field(default_factory=RetriesIn)
+    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    circuit_breaker: BreakerIn = Field(default_factory=BreakerIn)
+    key: Annotated[str, StringConstraints(min_length=8, max_length=200, pattern=r"^rt-[!-~]+$")] | None = Field(
+        default=None, description="an rt- key to bind to this policy (shown back once)")
+    generate_key: bool = Field(default=False, description="make a new rt- key, shown once in the answer")
+
+
+class RoutingPolicyOut(OutModel):
+    id: str
+    name: str
+    strategy: str
+    targets: list[dict[str, Any]]
+    retries: dict[str, int]
+    timeout_s: float
+    circuit_breaker: dict[str, float]
+    key_prefix: str | None
+    key_last4: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RoutingPolicyCreatedOut(RoutingPolicyOut):
+    key: str | None = None
+
+
+class DryRunIn(ApiModel):
+    """An optional sample request (OpenAI body) to plan for; nothing is sent upstream."""
+
+    request: dict[str, Any] = Field(default_factory=dict)

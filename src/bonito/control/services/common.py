@@ -1,0 +1,49 @@
+"""Small pieces every service uses: ids, clocks, the config version, lookups scoped by org."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bonito.control.errors import NotFound
+from bonito.control.schemas.common import ID_RE
+from bonito.store.catalog import ControlState
+
+T = TypeVar("T")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they are UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+async def bump_version(session: AsyncSession) -> None:
+    """Mark the serving config changed; every replica recompiles its snapshot within a poll."""
+    await session.execute(update(ControlState).where(ControlState.id == 1)
+                          .values(version=ControlState.version + 1))
+
+
+async def get_scoped(session: AsyncSession, model: type[T], org_id: str, obj_id: str, what: str) -> T:
+    """The object with this id in this org, or 404 (another org's objects do not exist)."""
+    if not ID_RE.match(obj_id):
+        raise NotFound(what)
+    obj_cls: Any = model
+    row = (await session.execute(
+        select(model).where(obj_cls.id == obj_id, obj_cls.org_id == org_id))).scalar_one_or_none()
+    if row is None:
+        raise NotFound(what)
+    return row

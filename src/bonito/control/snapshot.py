@@ -1,0 +1,272 @@
+"""Full mode's config source: the database, compiled into the gateway's immutable `Snapshot`.
+
+Every change through the API bumps `control_state.version` in its own
+transaction; each replica polls that one row (every `poll_s`) and, when it
+moved, compiles a new snapshot beside the serving one and swaps it in. Keys
+that expire are dropped at their expiry without a version change.
+
+Orgs own their names: two orgs may both call a model `gpt-4o-mini`. The
+gateway looks models and routes up by name only, so this snapshot's `keys`
+mapping notes the org of the key a request authenticated with (a context
+variable, private to that request's task) and `models`/`routes` answer from
+that org's names alone. (A gateway-side `snapshot.models_for(org)` would make
+this explicit; see the control-plane notes.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bonito.config.schema import BreakerConfig, LimitsConfig, ProviderConfig, RetryConfig
+from bonito.control.services.common import aware, now
+from bonito.gateway.snapshot import KeyEntry, ModelEntry, RouteEntry, Snapshot
+from bonito.providers.base import Provider
+from bonito.providers.registry import build_provider
+from bonito.secrets.backend import SecretBackend
+from bonito.store.accounts import Org
+from bonito.store.catalog import (
+    ControlState,
+    GatewayConfigRow,
+    GatewayKeyRow,
+    ModelRow,
+    ProviderRow,
+    RoutingPolicyRow,
+)
+from bonito.usage.pricing import resolve_price
+
+log = logging.getLogger("bonito.control")
+V = TypeVar("V")
+_CONFIG: TypeAdapter[Any] = TypeAdapter(ProviderConfig)
+
+# The org of the key the current request authenticated with (set by KeysByHash.get).
+_REQUEST_ORG: ContextVar[str | None] = ContextVar("bonito_request_org", default=None)
+
+
+@contextlib.contextmanager
+def acting_as_org(org_id: str) -> Iterator[None]:
+    """Look names up as a request of this org would (e.g. for a dry run)."""
+    token = _REQUEST_ORG.set(org_id)
+    try:
+        yield
+    finally:
+        _REQUEST_ORG.reset(token)
+
+
+class KeysByHash(dict[str, KeyEntry]):
+    """Keys by SHA-256; a hit tells the org-scoped maps whose names this request sees."""
+
+    def get(self, digest: str, default: Any = None) -> Any:  # type: ignore[override]
+        entry = dict.get(self, digest, default)
+        if entry is not None:
+            _REQUEST_ORG.set(entry.org_id)
+        return entry
+
+
+class OrgScoped(Mapping[str, V]):
+    """Names of the current request's org; outside a request, every org's (first wins)."""
+
+    def __init__(self, by_org: dict[str, dict[str, V]]) -> None:
+        self._by_org = by_org
+        self._union: dict[str, V] = {}
+        for names in by_org.values():
+            for name, value in names.items():
+                self._union.setdefault(name, value)
+
+    def _names(self) -> dict[str, V]:
+        org = _REQUEST_ORG.get()
+        return self._union if org is None else self._by_org.get(org, {})
+
+    def __getitem__(self, name: str) -> V:
+        return self._names()[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._names().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+@dataclass(frozen=True, slots=True)
+class OrgView:
+    models: dict[str, ModelEntry]
+    routes: dict[str, RouteEntry]
+
+
+def org_view(snap: Snapshot, org_id: str) -> OrgView | None:
+    orgs = snap.extra.get("orgs") if snap.extra else None
+    return orgs.get(org_id) if isinstance(orgs, dict) else None
+
+
+def _allowed(value: Any, provider_ids: dict[str, str]) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """allowed_models as stored → (model names, provider ids); a dict with both lists empty = no limit."""
+    if value is None:
+        return None, None
+    if isinstance(value, list):
+        return frozenset(str(v) for v in value), None
+    if isinstance(value, dict):
+        models = [str(v) for v in value.get("models") or []]
+        providers = [provider_ids.get(str(v), str(v)) for v in value.get("providers") or []]
+        if not models and not providers:
+            return None, None
+        return (frozenset(models) if models else frozenset()), (frozenset(providers) if providers else None)
+    return frozenset(), None
+
+
+class DatabaseSource:
+    """Compiles and watches the database; one per process (replica)."""
+
+    def __init__(self, engine: AsyncEngine, secrets: SecretBackend, *, redis_url: str | None = None,
+                 cors_origins: tuple[str, ...] = (), poll_s: float = 0.5) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._secrets = secrets
+        self._redis_url = redis_url
+        self._cors = cors_origins
+        self.poll_s = poll_s
+        self.version: int | None = None
+        self._next_expiry: datetime | None = None
+        self._configs: dict[tuple[str, str], Any] = {}  # (provider id, secret ref) -> parsed config
+        self._kick = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def current_version(self) -> int:
+        async with self._sessions() as session:
+            return int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
+
+    async def _provider_config(self, row: ProviderRow) -> Any:
+        key = (row.id, row.secret_ref)
+        if key not in self._configs:
+            raw = await self._secrets.get(f"providers/{row.id}", row.secret_ref)
+            self._configs = {k: v for k, v in self._configs.items() if k[0] != row.id}
+            self._configs[key] = _CONFIG.validate_python(orjson.loads(raw))
+        return self._configs[key]
+
+    async def load(self, current: Snapshot | None = None) -> Snapshot:
+        """Compile the whole database into a snapshot (provider pools reused when unchanged)."""
+        async with self._lock, self._sessions() as session:
+            version = int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
+            snap = await self._compile(session, version, current)
+        self.version = version
+        return snap
+
+    async def _compile(self, session: AsyncSession, version: int, current: Snapshot | None) -> Snapshot:
+        orgs = {o.id: o for o in (await session.execute(select(Org))).scalars()}
+        settings = {c.org_id: c.settings or {} for c in (await session.execute(select(GatewayConfigRow))).scalars()}
+        providers: dict[str, Provider] = {}
+        provider_ids: dict[str, dict[str, str]] = {}  # org -> name or id -> id
+        for row in (await session.execute(select(ProviderRow))).scalars():
+            enabled = settings.get(row.org_id, {}).get("enabled_providers")
+            if enabled is not None and row.id not in enabled and row.name not in enabled:
+                continue
+            try:
+                config = await self._provider_config(row)
+                old = current.providers.get(row.id) if current else None
+                providers[row.id] = old if old is not None and getattr(old, "config", None) == config \
+                    else build_provider(row.id, config)
+            except Exception as exc:
+                log.error("provider %s skipped: its config cannot be used (%s)", row.id, type(exc).__name__)
+                continue
+            ids = provider_ids.setdefault(row.org_id, {})
+            ids[row.id] = row.id
+            ids.setdefault(row.name, row.id)
+
+        models: dict[str, dict[str, ModelEntry]] = {}
+        for m in (await session.execute(select(ModelRow).where(ModelRow.enabled.is_(True)))).scalars():
+            provider = providers.get(m.provider_id)
+            if provider is None:
+                continue
+            price = resolve_price(provider.type, m.upstream_model, m.input_cost_per_mtok, m.output_cost_per_mtok)
+            models.setdefault(m.org_id, {})[m.name] = ModelEntry(m.name, m.provider_id, provider, m.upstream_model,
+                                                                 price, org_id=m.org_id)
+
+        routes: dict[str, dict[str, RouteEntry]] = {}
+        keys = KeysByHash()
+        for r in (await session.execute(select(RoutingPolicyRow))).scalars():
+            org_models = models.get(r.org_id, {})
+            targets = [(org_models[t["model"]], t.get("weight")) for t in r.targets if t.get("model") in org_models]
+            if not targets:
+                log.warning("routing policy %s has no servable target; not served", r.id)
+                continue
+            routes.setdefault(r.org_id, {})[r.name] = RouteEntry(
+                name=r.name, strategy=r.strategy, targets=tuple(t for t, _ in targets),
+                weights=tuple(w for _, w in targets), retries=RetryConfig(max_attempts=r.retries),
+                timeout_s=r.timeout_s,
+                breaker=BreakerConfig(failure_threshold=r.breaker_failures, cooldown_s=r.breaker_cooldown_s),
+                org_id=r.org_id, id=r.id)
+            if r.key_hash:
+                keys[r.key_hash] = KeyEntry(id=r.id, name=f"route:{r.name}", org_id=r.org_id, key_hash=r.key_hash,
+                                            route=r.name, tier=_tier(orgs, r.org_id))
+
+        t = now()
+        next_expiry: datetime | None = None
+        for k in (await session.execute(select(GatewayKeyRow).where(GatewayKeyRow.revoked_at.is_(None)))).scalars():
+            expires = aware(k.expires_at)
+            if expires is not None:
+                if expires <= t:
+                    continue
+                next_expiry = expires if next_expiry is None else min(next_expiry, expires)
+            allowed, allowed_providers = _allowed(k.allowed_models, provider_ids.get(k.org_id, {}))
+            default_rpm = settings.get(k.org_id, {}).get("default_requests_per_minute")
+            keys[k.key_hash] = KeyEntry(
+                id=k.id, name=k.name, org_id=k.org_id, key_hash=k.key_hash,
+                requests_per_minute=k.requests_per_minute or default_rpm, tokens_per_minute=k.tokens_per_minute,
+                allowed_models=allowed, allowed_providers=allowed_providers, tier=_tier(orgs, k.org_id))
+        self._next_expiry = next_expiry
+
+        views = {org: OrgView(models.get(org, {}), routes.get(org, {})) for org in set(models) | set(routes)}
+        return Snapshot(version=version, keys=keys, models=OrgScoped(models), routes=OrgScoped(routes),
+                        providers=providers, limits=LimitsConfig(), redis_url=self._redis_url,
+                        cors_origins=self._cors, source="database", extra={"orgs": views})
+
+    def request_reload(self) -> None:
+        self._kick.set()
+
+    async def refresh(self, get: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
+        """Compile and serve the database now."""
+        swap(await self.load(get()))
+
+    async def watch(self, get: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
+        """Run forever: recompile when the version moves, a key expires, or on request."""
+        down = False
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self.poll_s)
+            forced = self._kick.is_set()
+            self._kick.clear()
+            try:
+                version = await self.current_version()
+                expired = self._next_expiry is not None and now() >= self._next_expiry
+                if forced or expired or version != self.version:
+                    snap = await self.load(get())
+                    swap(snap)
+                    log.info("control plane config: now serving version %d (%d keys)", snap.version,
+                             len(snap.keys))
+                if down:
+                    log.info("database is back; config changes are followed again")
+                down = False
+            except Exception as exc:
+                if not down:
+                    log.warning("database unavailable (%s); serving the last snapshot", type(exc).__name__)
+                down = True
+
+
+def _tier(orgs: dict[str, Org], org_id: str) -> str | None:
+    org = orgs.get(org_id)
+    return org.tier if org else None

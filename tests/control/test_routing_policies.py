@@ -1,0 +1,68 @@
+"""Routing policies through the API: stored, compiled into the gateway, dry-run planned."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.control.helpers import Api, chat, eventually
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support.server import BonitoServer
+
+
+def test_a_policy_serves_by_name_and_by_its_rt_key(api: Api, full_server: BonitoServer, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    api.post("/api/models", org.admin, {"name": "backup", "provider_id": org.provider["id"], "model": "gpt-4o"})
+    r = api.post("/api/routing-policies", org.admin, {
+        "name": "prod-chat", "strategy": "failover", "targets": [{"model": "gpt-4o-mini"}, {"model": "backup"}],
+        "retries": {"max_attempts": 2}, "timeout_s": 20, "generate_key": True})
+    assert r.status_code == 201, r.text
+    policy = r.json()
+    assert policy["id"] and policy["key"].startswith("rt-")
+    assert policy["key"] not in api.get("/api/routing-policies", org.admin).text
+    assert [p["id"] for p in api.get("/api/routing-policies", org.admin).json()] == [policy["id"]]
+    eventually(lambda: chat(full_server.url, org.key["key"], "prod-chat").status_code == 200, within_s=2.0)
+    resp = chat(full_server.url, org.key["key"], "prod-chat")
+    assert resp.headers["x-bonito-model-used"] == "gpt-4o-mini"
+    rt = chat(full_server.url, policy["key"], "anything")
+    assert rt.status_code == 200 and rt.headers["x-bonito-model-used"] == "gpt-4o-mini"
+
+
+def test_dry_run_answers_the_plan_without_calling_upstream(api: Api, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    api.post("/api/models", org.admin, {"name": "backup", "provider_id": org.provider["id"], "model": "gpt-4o"})
+    policy = api.post("/api/routing-policies", org.admin, {
+        "name": "ab", "strategy": "ab_test",
+        "targets": [{"model": "gpt-4o-mini", "weight": 80}, {"model": "backup", "weight": 20}]}).json()
+    before = len(fake.requests)
+    r = api.post(f"/api/routing-policies/{policy['id']}/test", org.admin)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert plan["dry_run"] is True and plan["strategy"] == "ab_test"
+    assert {t["model"] for t in plan["targets"]} == {"gpt-4o-mini", "backup"}
+    assert len(fake.requests) == before
+
+
+def test_invalid_policies_get_422_naming_the_field(api: Api, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    r = api.post("/api/routing-policies", org.admin, {"name": "x", "targets": [{"model": "nope"}]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "targets", 0, "model"]
+    r = api.post("/api/routing-policies", org.admin, {
+        "name": "x", "strategy": "ab_test", "targets": [{"model": "gpt-4o-mini", "weight": 50}]})
+    assert r.status_code == 422 and "targets" in r.json()["detail"][0]["loc"]
+    r = api.post("/api/routing-policies", org.admin, {"name": "x", "strategy": "magic",
+                                                       "targets": [{"model": "gpt-4o-mini"}]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "strategy"
+    r = api.post("/api/routing-policies", org.admin, {"name": "gpt-4o-mini", "targets": [{"model": "gpt-4o-mini"}]})
+    assert r.status_code == 409
+
+
+def test_deleting_a_policy_stops_its_key(api: Api, full_server: BonitoServer, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    policy = api.post("/api/routing-policies", org.admin, {
+        "name": "temp", "targets": [{"model": "gpt-4o-mini"}], "key": "rt-my-own-route-key-123"}).json()
+    assert policy["key"] == "rt-my-own-route-key-123"
+    eventually(lambda: chat(full_server.url, "rt-my-own-route-key-123").status_code == 200, within_s=2.0)
+    assert api.delete(f"/api/routing-policies/{policy['id']}", org.admin).status_code == 204
+    eventually(lambda: chat(full_server.url, "rt-my-own-route-key-123").status_code == 401, within_s=2.0)
+    assert httpx.get(f"{full_server.url}/v1/models",
+                     headers={"authorization": f"Bearer {org.key['key']}"}).json()["data"][0]["id"] == "gpt-4o-mini"
