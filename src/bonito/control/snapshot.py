@@ -18,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -31,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bonito.config.schema import BreakerConfig, LimitsConfig, ProviderConfig, RetryConfig
 from bonito.control.services.common import aware, now
-from bonito.gateway.snapshot import KeyEntry, ModelEntry, RouteEntry, Snapshot
+from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot
 from bonito.providers.base import Provider
 from bonito.providers.registry import build_provider
 from bonito.secrets.backend import SecretBackend
@@ -50,69 +48,9 @@ log = logging.getLogger("bonito.control")
 V = TypeVar("V")
 _CONFIG: TypeAdapter[Any] = TypeAdapter(ProviderConfig)
 
-# The org of the key the current request authenticated with (set by KeysByHash.get).
-_REQUEST_ORG: ContextVar[str | None] = ContextVar("bonito_request_org", default=None)
-
-
-@contextlib.contextmanager
-def acting_as_org(org_id: str) -> Iterator[None]:
-    """Look names up as a request of this org would (e.g. for a dry run)."""
-    token = _REQUEST_ORG.set(org_id)
-    try:
-        yield
-    finally:
-        _REQUEST_ORG.reset(token)
-
-
-class KeysByHash(dict[str, KeyEntry]):
-    """Keys by SHA-256; a hit tells the org-scoped maps whose names this request sees."""
-
-    def get(self, digest: str, default: Any = None) -> Any:  # type: ignore[override]
-        entry = dict.get(self, digest, default)
-        if entry is not None:
-            _REQUEST_ORG.set(entry.org_id)
-        return entry
-
-
-class OrgScoped(Mapping[str, V]):
-    """Names of the current request's org; outside a request, every org's (first wins)."""
-
-    def __init__(self, by_org: dict[str, dict[str, V]]) -> None:
-        self._by_org = by_org
-        self._union: dict[str, V] = {}
-        for names in by_org.values():
-            for name, value in names.items():
-                self._union.setdefault(name, value)
-
-    def _names(self) -> dict[str, V]:
-        org = _REQUEST_ORG.get()
-        return self._union if org is None else self._by_org.get(org, {})
-
-    def __getitem__(self, name: str) -> V:
-        return self._names()[name]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._names().get(name, default)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._names()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-
-@dataclass(frozen=True, slots=True)
-class OrgView:
-    models: dict[str, ModelEntry]
-    routes: dict[str, RouteEntry]
-
-
-def org_view(snap: Snapshot, org_id: str) -> OrgView | None:
-    orgs = snap.extra.get("orgs") if snap.extra else None
-    return orgs.get(org_id) if isinstance(orgs, dict) else None
+def org_view(snap: Snapshot, org_id: str) -> Catalog | None:
+    """One org's models and routes in a database-built snapshot."""
+    return snap.by_org.get(org_id) if snap.by_org is not None else None
 
 
 def _allowed(value: Any, provider_ids: dict[str, str]) -> tuple[frozenset[str] | None, frozenset[str] | None]:
@@ -197,7 +135,7 @@ class DatabaseSource:
                                                                  price, org_id=m.org_id)
 
         routes: dict[str, dict[str, RouteEntry]] = {}
-        keys = KeysByHash()
+        keys: dict[str, KeyEntry] = {}
         for r in (await session.execute(select(RoutingPolicyRow))).scalars():
             org_models = models.get(r.org_id, {})
             targets = [(org_models[t["model"]], t.get("weight")) for t in r.targets if t.get("model") in org_models]
@@ -230,10 +168,10 @@ class DatabaseSource:
                 allowed_models=allowed, allowed_providers=allowed_providers, tier=_tier(orgs, k.org_id))
         self._next_expiry = next_expiry
 
-        views = {org: OrgView(models.get(org, {}), routes.get(org, {})) for org in set(models) | set(routes)}
-        return Snapshot(version=version, keys=keys, models=OrgScoped(models), routes=OrgScoped(routes),
-                        providers=providers, limits=LimitsConfig(), redis_url=self._redis_url,
-                        cors_origins=self._cors, source="database", extra={"orgs": views})
+        by_org = {org: Catalog(models.get(org, {}), routes.get(org, {})) for org in set(models) | set(routes)}
+        return Snapshot(version=version, keys=keys, models={}, routes={}, providers=providers,
+                        limits=LimitsConfig(), redis_url=self._redis_url, cors_origins=self._cors,
+                        source="database", by_org=by_org)
 
     def request_reload(self) -> None:
         self._kick.set()

@@ -28,7 +28,7 @@ from bonito.gateway.http import (
     send_json,
 )
 from bonito.gateway.respond import respond_json, respond_stream
-from bonito.gateway.snapshot import KeyEntry, ModelEntry, RouteEntry, Snapshot
+from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot
 from bonito.limits.base import LimitExceeded, RateDecision, RequestLimiter
 from bonito.limits.memory import MemoryRequestLimiter
 from bonito.limits.settle import SettleOnEnd
@@ -103,7 +103,8 @@ class Gateway:
     async def _models(self, scope: Scope, send: Any, path: str, base: Headers) -> None:
         snap = self.snapshot
         key = self._authenticate(scope, snap)
-        visible = [name for name in (*snap.models, *snap.routes) if _visible(key, name, snap)]
+        cat = snap.catalog(key.org_id)
+        visible = [name for name in (*cat.models, *cat.routes) if _visible(key, name, cat)]
         if path != "/v1/models":
             wanted = path[len("/v1/models/"):]
             if wanted not in visible:
@@ -175,18 +176,19 @@ class Gateway:
     def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
               metadata: bytes | None = None) -> Plan:
         self.router.sync(snap)
+        cat = snap.catalog(key.org_id)
         if key.route is not None:
             # an rt- key is bound to its route: it serves every request, whatever `model` says
-            route = snap.routes.get(key.route)
+            route = cat.routes.get(key.route)
             if route is None:
                 raise errors.model_not_found(requested)
-            return self.router.plan_route(route, RouteRequest(body, metadata), snap)
-        route_entry: RouteEntry | None = snap.routes.get(requested)
+            return self.router.plan_route(route, RouteRequest(body, metadata), cat)
+        route_entry: RouteEntry | None = cat.routes.get(requested)
         if route_entry is not None:
-            if not _visible(key, requested, snap):
+            if not _visible(key, requested, cat):
                 raise errors.model_not_allowed(requested)
-            return self.router.plan_route(route_entry, RouteRequest(body, metadata), snap)
-        model: ModelEntry | None = snap.models.get(requested)
+            return self.router.plan_route(route_entry, RouteRequest(body, metadata), cat)
+        model: ModelEntry | None = cat.models.get(requested)
         if model is None:
             raise errors.model_not_found(requested)
         if not key.may_use(requested, model.provider_id):
@@ -201,10 +203,10 @@ class Gateway:
                                headers=exc.headers) from None
 
 
-def _visible(key: KeyEntry, name: str, snap: Snapshot) -> bool:
+def _visible(key: KeyEntry, name: str, cat: Catalog) -> bool:
     if key.route is not None:
         return name == key.route
-    model = snap.models.get(name)
+    model = cat.models.get(name)
     return key.may_use(name, model.provider_id if model else None)
 
 

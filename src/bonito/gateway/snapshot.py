@@ -96,6 +96,14 @@ class RouteEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Catalog:
+    """The model and route names one org's keys can address."""
+
+    models: Mapping[str, ModelEntry]
+    routes: Mapping[str, RouteEntry]
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the gateway reads on the request path, frozen."""
 
@@ -113,10 +121,22 @@ class Snapshot:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = "config"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Full mode: each org has its own names (two orgs may both define `gpt-4o-mini`).
+    # Config mode leaves it None: `models`/`routes` are everyone's.
+    by_org: Mapping[str, Catalog] | None = None
+
+    def catalog(self, org_id: str) -> Catalog:
+        """The names a key of `org_id` can address."""
+        if self.by_org is None:
+            return Catalog(self.models, self.routes)
+        return self.by_org.get(org_id) or _EMPTY_CATALOG
 
     @property
     def max_body_bytes(self) -> int:
         return int(self.limits.max_body_mb * 1024 * 1024)
+
+
+_EMPTY_CATALOG = Catalog({}, {})
 
 
 def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = None) -> Snapshot:

@@ -13,14 +13,14 @@ from typing import Any
 
 import orjson
 
-from bonito.gateway.snapshot import RouteEntry, Snapshot
+from bonito.gateway.snapshot import DEFAULT_ORG, RouteEntry, Snapshot
 from bonito.reliability.breaker import breaker_key
 from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
 
 
 def dry_run(router: Router, snap: Snapshot, route: RouteEntry | str, body: Mapping[str, Any] | None = None,
-            metadata: Mapping[str, Any] | bytes | str | None = None) -> dict[str, Any]:
+            metadata: Mapping[str, Any] | bytes | str | None = None, org_id: str = DEFAULT_ORG) -> dict[str, Any]:
     """Plan a request to `route` (a RouteEntry, or a route name in `snap`) as the gateway would.
 
     `body` is the request body (its `model` and `messages` default to the route
@@ -31,10 +31,11 @@ def dry_run(router: Router, snap: Snapshot, route: RouteEntry | str, body: Mappi
     Raises KeyError for an unknown route name and GatewayError (400) for malformed metadata.
     """
     router.sync(snap)
-    entry = snap.routes[route] if isinstance(route, str) else route
+    names = snap.catalog(route.org_id if isinstance(route, RouteEntry) else org_id)
+    entry = names.routes[route] if isinstance(route, str) else route
     request_body = {"model": entry.name, "messages": [{"role": "user", "content": ""}], **(body or {})}
     header = orjson.dumps(metadata) if isinstance(metadata, Mapping) else metadata
-    plan = router.plan_route(entry, RouteRequest(request_body, header), snap, commit=False)
+    plan = router.plan_route(entry, RouteRequest(request_body, header), names, commit=False)
     targets = []
     first: str | None = None
     for t in plan.targets:

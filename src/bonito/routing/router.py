@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bonito.gateway.snapshot import ModelEntry, RouteEntry, Snapshot
+from bonito.gateway.snapshot import Catalog, ModelEntry, RouteEntry, Snapshot
 from bonito.reliability.breaker import BreakerStore, LocalBreakers
 from bonito.routing.conditions import first_match
 from bonito.routing.hooks import RouteHooks
@@ -58,17 +58,17 @@ class Router:
         return Plan([model], "direct", f"model '{model.name}' is served by provider '{model.provider_id}'",
                     max_attempts=DIRECT_MAX_ATTEMPTS)
 
-    def plan_route(self, route: RouteEntry, req: RouteRequest | Mapping[str, Any], snap: Snapshot | None = None,
+    def plan_route(self, route: RouteEntry, req: RouteRequest | Mapping[str, Any], names: Catalog | None = None,
                    *, commit: bool = True) -> Plan:
         """The plan for a request addressed to `route`. `commit=False` (dry run) changes no state.
 
-        `snap` resolves conditional rules' routes and models (without it, those rules fall back
-        to the route's own targets)."""
+        `names` (the org's catalog) resolves conditional rules' routes and models (without it,
+        those rules fall back to the route's own targets)."""
         if not isinstance(req, RouteRequest):
             req = RouteRequest(req)
         req.check()
-        routes = snap.routes if snap is not None else {}
-        models = snap.models if snap is not None else {}
+        routes = names.routes if names is not None else {}
+        models = names.models if names is not None else {}
         serving, targets, rule_name, pool_key = route, route.targets, None, route.name
         match = first_match(route.rules, req) if route.rules else None
         if match is not None:
