@@ -101,6 +101,7 @@ class Bench:
         self.notes: list[str] = []
         self.upstream: servers.ServerSpec | None = None
         self.upstream_child: procs.Child | None = None
+        self.redis_child: procs.Child | None = None
 
     # ---- plumbing -------------------------------------------------------
     def _loadgen(self, spec: Result, timeout_s: float) -> Result:
@@ -153,9 +154,11 @@ class Bench:
             "warmup_s": c.warmup_s,
             "timeout_s": c.request_timeout_s,
         }
-        cpu0, up_cpu0, up_req0 = (
+        # the bench's own processes besides the server measured: upstream, redis (load generator apart)
+        helpers = [h.pid for h in (self.upstream_child, self.redis_child) if h is not None and h is not child]
+        cpu0, helpers_cpu0, up_req0 = (
             procs.tree_cpu_seconds(child.pid),
-            procs.tree_cpu_seconds(self.upstream_child.pid),
+            sum(procs.tree_cpu_seconds(p) for p in helpers),
             self._upstream_requests(),
         )
         redis_port = spec.env.get("BENCH_REDIS_PORT")
@@ -166,7 +169,7 @@ class Bench:
         wall = time.perf_counter() - wall0
         busy1, loadgen_cpu = procs.cpu_busy_seconds(), _children_cpu_seconds() - reaped0
         cpu = procs.tree_cpu_seconds(child.pid) - cpu0
-        up_cpu = procs.tree_cpu_seconds(self.upstream_child.pid) - up_cpu0
+        helpers_cpu = sum(procs.tree_cpu_seconds(p) for p in helpers) - helpers_cpu0
         upstream_calls = self._upstream_requests() - up_req0
         if redis_port and upstream_calls:
             delta = {k: v - redis0.get(k, 0) for k, v in _redis_calls(int(redis_port)).items()}
@@ -175,9 +178,9 @@ class Bench:
             result["redis_scripts_per_request"] = scripts / upstream_calls
         result["upstream_calls"] = upstream_calls
         result["server_cpu_pct"] = 100 * cpu / wall
-        result["upstream_cpu_pct"] = 100 * up_cpu / wall
+        result["helpers_cpu_pct"] = 100 * helpers_cpu / wall
         result["server_cpu_us_per_req"] = 1e6 * cpu / upstream_calls if upstream_calls else None
-        self._note_foreign_cpu(spec.name, result, busy0, busy1, wall, cpu + up_cpu + loadgen_cpu)
+        self._note_foreign_cpu(spec.name, result, (busy0, busy1), wall, cpu, helpers_cpu + loadgen_cpu)
         if result.get("loadgen_cpu_pct", 0) > 90:
             self.notes.append(
                 f"{spec.name}: load generator at {result['loadgen_cpu_pct']:.0f}% CPU; it may limit req/s"
@@ -188,23 +191,34 @@ class Bench:
         self,
         name: str,
         result: Result,
-        busy0: dict[int, float],
-        busy1: dict[int, float],
+        busy: tuple[dict[int, float], dict[int, float]],
         wall: float,
-        ours: float,
+        server_cpu: float,
+        side_cpu: float,
     ) -> None:
-        """Record CPU used by processes outside the bench during a run: it disturbs the numbers."""
-        total = sum(busy1.values()) - sum(busy0.values())
-        foreign_pct = max(0.0, 100 * (total - ours) / wall)
+        """Record CPU used by processes outside the bench during a run, on the CPUs the run uses.
+
+        ``server_cpu`` is the measured server's CPU time, ``side_cpu`` that of the
+        upstream, redis and load generator. With pinning, each set of CPUs is
+        checked against what the bench ran there; without it, all CPUs at once.
+        """
+        used = {i: busy[1][i] - busy[0].get(i, busy[1][i]) for i in busy[1]}
+        layout = self.layout
+        if layout.side and layout.gateway:
+            side_used = sum(used.get(i, 0.0) for i in layout.side)
+            gateway_used = sum(used.get(i, 0.0) for i in layout.gateway)
+            result["gateway_cpu_busy_pct"] = 100 * gateway_used / wall
+            if name == "direct":  # the server measured is the upstream, on the side CPUs
+                relevant = side_used - server_cpu - side_cpu
+            else:
+                relevant = (side_used - side_cpu) + (gateway_used - server_cpu)
+        else:
+            relevant = sum(used.values()) - server_cpu - side_cpu
+        foreign_pct = max(0.0, 100 * relevant / wall)
         result["foreign_cpu_pct"] = foreign_pct
-        if self.layout.gateway and name != "direct":
-            on_gateway_cpu = sum(
-                busy1[i] - busy0[i] for i in self.layout.gateway if i in busy0 and i in busy1
-            )
-            result["gateway_cpu_busy_pct"] = 100 * on_gateway_cpu / wall
         if foreign_pct > 10:
             self.notes.append(
-                f"{name}: other processes on this machine used ~{foreign_pct:.0f}% of a CPU during its "
+                f"{name}: other processes used ~{foreign_pct:.0f}% of a CPU on the CPUs of its "
                 "throughput run; its req/s is disturbed (rerun on a quiet machine)"
             )
 
@@ -278,6 +292,7 @@ class Bench:
             raise Unavailable(str(exc)) from exc
         spec = servers.bonito_spec(name, workdir, port, up, redis_url=f"redis://127.0.0.1:{redis_port}/0")
         spec.env["BENCH_REDIS_PORT"] = str(redis_port)
+        self.redis_child = redis
         return spec, redis
 
     def _measure_gateway(self, name: str) -> Result:
@@ -310,6 +325,7 @@ class Bench:
             print(f"  {name} stopped (SIGTERM to exit: {shutdown_s})", file=sys.stderr)
             if helper is not None:
                 self.children.stop(helper)
+                self.redis_child = None
 
     def _measure_running(self, spec: servers.ServerSpec, child: procs.Child) -> Result:
         assert self.upstream is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -22,7 +23,7 @@ from bonito.alerts.service import AlertService
 from bonito.config.settings import Settings
 from bonito.config.source import ConfigFileSource
 from bonito.gateway.app import Gateway, request_id
-from bonito.gateway.errors import not_found_path
+from bonito.gateway.errors import GatewayError, not_found_path
 from bonito.gateway.http import send_error
 from bonito.gateway.snapshot import Snapshot, empty_snapshot
 from bonito.limits.runtime import LimitsRuntime
@@ -44,12 +45,14 @@ class Platform:
         self.sink = DatabaseSink(self._insert, settings.data_dir / "spool")
         self.source = ConfigFileSource(settings.config_file) if settings.config_file else None
         first = self.source.load() if self.source else empty_snapshot()
-        self.alerts = AlertService(self.engine, lambda: self.snapshot,
-                                   secrets=lambda: self.control_plane.ctx.secrets)
+        self.alerts = AlertService(self.engine, lambda: self.snapshot, secrets=self._secrets)
         self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed)
         self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready)
-        self.control_plane = _control_plane(self)
-        self.control: Any = self.control_plane.app
+        # Full mode needs the control plane to serve at all (it compiles the snapshot); with a
+        # config file it is built after start so the gateway is healthy sooner.
+        self.control_plane: Any = None if self.source else _control_plane(self)
+        self._control_ready = asyncio.Event()
+        self._migrate_lock = asyncio.Lock()
         self.web: Any = _web_app()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -69,10 +72,19 @@ class Platform:
             # let in-flight requests on the old providers finish first
             self._tasks.append(asyncio.create_task(_close_later(stale, 60.0)))
 
+    def _secrets(self) -> Any:
+        if self.control_plane is None:
+            raise RuntimeError("the control plane is still starting")
+        return self.control_plane.ctx.secrets
+
+    async def _ensure_migrated(self) -> None:
+        async with self._migrate_lock:
+            if not self._migrated:
+                await migrate(self.engine)
+                self._migrated = True
+
     async def _insert(self, records: Sequence[UsageRecord]) -> None:
-        if not self._migrated:
-            await migrate(self.engine)
-            self._migrated = True
+        await self._ensure_migrated()
         await insert_usage(self.engine, records)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
@@ -103,12 +115,23 @@ class Platform:
         if kind != "http":
             return
         send = _with_request_id(scope, send)
-        if path.startswith("/api") and self.control is not None:
-            await self.control(scope, receive, send)
+        if path.startswith("/api"):
+            await self._api(scope, receive, send)
         elif self.web is not None:
             await self.web(scope, receive, send)
         else:
             await send_error(send, not_found_path(path), [])
+
+    async def _api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not self._control_ready.is_set():
+            try:
+                await asyncio.wait_for(self._control_ready.wait(), 30)
+            except TimeoutError:
+                err = GatewayError(503, "The control plane is still starting; retry shortly.",
+                                   type="service_unavailable", code="starting")
+                await send_error(send, err, [(b"retry-after", b"2")])
+                return
+        await self.control_plane.app(scope, receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -127,24 +150,40 @@ class Platform:
                 return
 
     async def startup(self) -> None:
-        if not self._migrated:
-            try:
-                await asyncio.wait_for(migrate(self.engine), 10)
-                self._migrated = True
-            except Exception as exc:
-                log.warning("database unavailable at start (%s); serving, usage will be written later",
-                            type(exc).__name__)
+        if self.source is None:
+            await self._migrate_at_start()
+            await self._start_control()
+        else:
+            self._tasks.append(asyncio.create_task(self._start_control_later(), name="bonito-control-start"))
         await self.sink.start()
         await self.limits.start(self.engine, lambda: self.snapshot)
         await self.alerts.start()
-        await self.control_plane.start()
         if self.source is not None:
             self._tasks.append(asyncio.create_task(self.source.watch(lambda: self.snapshot, self.swap)))
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.source.request_reload)
 
+    async def _migrate_at_start(self) -> None:
+        try:
+            await asyncio.wait_for(self._ensure_migrated(), 10)
+        except Exception as exc:
+            log.warning("database unavailable at start (%s); serving, usage will be written later",
+                        type(exc).__name__)
+
+    async def _start_control(self) -> None:
+        await self.control_plane.start()
+        self._control_ready.set()
+
+    async def _start_control_later(self) -> None:
+        """Config mode: migrate and build /api beside a gateway that already serves."""
+        await self._migrate_at_start()
+        module = await asyncio.to_thread(importlib.import_module, "bonito.control.plane")
+        self.control_plane = _control_plane(self, module)
+        await self._start_control()
+
     async def shutdown(self) -> None:
-        await self.control_plane.stop()
+        if self.control_plane is not None:
+            await self.control_plane.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -175,11 +214,10 @@ def _with_request_id(scope: dict[str, Any], send: Any) -> Any:
     return wrapped
 
 
-def _control_plane(platform: Platform) -> Any:
+def _control_plane(platform: Platform, module: Any = None) -> Any:
     """The control plane (/api); in full mode it also feeds the gateway its snapshot from the database."""
-    from bonito.control.plane import ControlPlane
-
-    return ControlPlane(platform.settings, platform.engine, lambda: platform.snapshot, platform.swap,
+    module = module or importlib.import_module("bonito.control.plane")
+    return module.ControlPlane(platform.settings, platform.engine, lambda: platform.snapshot, platform.swap,
                         router=lambda: platform.gateway.router)
 
 

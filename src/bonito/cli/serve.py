@@ -33,7 +33,9 @@ def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("BONITO_LOG_LEVEL", args.log_level.upper())
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _migrate_once(settings)
+    if args.workers > 1 or not args.config:
+        # workers must not race each other to migrate; full mode reads its config from the database
+        _migrate_once(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; a clean stop exits 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
