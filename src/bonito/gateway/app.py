@@ -8,7 +8,6 @@ meter → one usage record. No database, no new connection, no blocking call.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from hashlib import sha256
 from typing import Any
@@ -37,7 +36,7 @@ from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Plan
 from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
-from bonito.usage.record import UsageRecord
+from bonito.usage.record import UsageRecord, new_id
 from bonito.usage.sink import UsageSink
 
 _ENDPOINTS: dict[str, Operation] = {
@@ -219,7 +218,7 @@ def request_id(scope: Scope) -> str:
     sent = header(scope, b"x-request-id")
     if sent and len(sent) <= 200 and all(32 < c < 127 for c in sent):
         return sent.decode()
-    return f"req_{uuid.uuid4().hex}"
+    return f"req_{new_id()}"
 
 
 def _parse(raw: bytes, op: Operation) -> dict[str, Any]:

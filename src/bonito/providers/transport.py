@@ -7,7 +7,6 @@ or "timeout" so the gateway can tell them from answers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,8 +38,14 @@ class HttpTransport:
             )
         return self._session
 
-    def _timeout(self, total_s: float) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=None, connect=self._connect_timeout_s, sock_read=total_s)
+    def _whole(self, timeout_s: float) -> aiohttp.ClientTimeout:
+        # aiohttp's own timer only: a second asyncio timeout per call costs measurable CPU
+        return aiohttp.ClientTimeout(total=timeout_s, connect=min(self._connect_timeout_s, timeout_s))
+
+    def _streaming(self, timeout_s: float) -> aiohttp.ClientTimeout:
+        # no total for a stream: it may run long; each read (and the headers) must come within timeout_s
+        return aiohttp.ClientTimeout(total=None, connect=min(self._connect_timeout_s, timeout_s),
+                                     sock_read=timeout_s)
 
     async def request(
         self,
@@ -53,13 +58,11 @@ class HttpTransport:
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One whole request/response; returns (status, headers, body)."""
         try:
-            async with asyncio.timeout(timeout_s):
-                async with self.session.request(
-                    method, url, data=data, headers=headers, timeout=self._timeout(timeout_s)
-                ) as resp:
-                    body = await resp.read()
-                    return resp.status, resp.headers, body
-        except TimeoutError as exc:
+            async with self.session.request(method, url, data=data, headers=headers,
+                                            timeout=self._whole(timeout_s)) as resp:
+                body = await resp.read()
+                return resp.status, resp.headers, body
+        except TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
             raise UpstreamError(504, f"upstream timed out after {timeout_s:g}s", kind="timeout",
                                 type="timeout") from exc
         except aiohttp.ClientError as exc:
@@ -75,12 +78,12 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         timeout_s: float = 600.0,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Open a streaming response; the caller reads `resp.content` and checks `resp.status`."""
+        """Open a streaming response; the caller reads `resp.content` and checks `resp.status`.
+
+        Every read from `resp.content` raises a TimeoutError after `timeout_s` without data."""
         try:
-            resp = await asyncio.wait_for(
-                self.session.request(method, url, data=data, headers=headers, timeout=self._timeout(timeout_s)),
-                timeout_s,
-            )
+            resp = await self.session.request(method, url, data=data, headers=headers,
+                                              timeout=self._streaming(timeout_s))
         except TimeoutError as exc:
             raise UpstreamError(504, f"upstream timed out after {timeout_s:g}s", kind="timeout",
                                 type="timeout") from exc
@@ -127,9 +130,10 @@ async def iter_sse_events(resp: aiohttp.ClientResponse, timeout_s: float) -> Asy
     content = resp.content
     while True:
         try:
-            line = await asyncio.wait_for(content.readline(), timeout_s)
+            line = await content.readline()  # the stream's sock_read timeout bounds each wait
         except TimeoutError as exc:
-            raise UpstreamError(504, "upstream stream stalled", kind="timeout", type="timeout") from exc
+            raise UpstreamError(504, f"upstream stream stalled for {timeout_s:g}s", kind="timeout",
+                                type="timeout") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamError(502, "upstream stream broke", kind="stream") from exc
         if not line:

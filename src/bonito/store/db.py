@@ -7,11 +7,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -20,7 +25,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, json_serializer=_json, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -35,6 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # fail fast while the database is away; the usage writer retries with backoff
         kwargs.setdefault("connect_args", {"timeout": 5, "command_timeout": 30})
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("json_serializer", _json)
     kwargs.setdefault("pool_size", 10)
     return create_async_engine(url, **kwargs)
 
