@@ -103,6 +103,9 @@ class LimitBackend(Protocol):
     @property
     def available(self) -> bool: ...
 
+    # True when calls may wait on the network (and so need a timeout)
+    remote: bool
+
     async def admit(self, plan: LimitPlan) -> Verdict:
         """Refuse if a hard budget is spent or a window is full; otherwise charge every window."""
         ...

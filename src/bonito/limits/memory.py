@@ -16,6 +16,7 @@ class MemoryBackend:
     memory follows active keys, not traffic."""
 
     available = True
+    remote = False
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock

@@ -34,6 +34,8 @@ SPEND_TTL_MARGIN_S = 7 * 86400
 
 
 class RedisBackend:
+    remote = True
+
     def __init__(self, url: str, pool_size: int = 20) -> None:
         self.url = url
         self.pool_size = pool_size
