@@ -175,3 +175,14 @@ def test_models_list_is_filtered_by_key(server: BonitoServer) -> None:
     assert server.openai(KEY).models.retrieve("fast-chat").id == "fast-chat"
     with pytest.raises(openai.NotFoundError):
         server.openai(NARROW_KEY).models.retrieve("fast-chat")
+
+
+def test_upstream_rejecting_provider_key_is_502_without_its_words(tmp_path, upstream: FakeOpenAI) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.configs import basic_config
+
+    with BonitoServer(tmp_path, basic_config(upstream.url, api_key="sk-wrong-provider-key")) as srv:
+        err = _assert_openai_error(_post(srv), 502)
+        assert err["code"] == "provider_auth_failed"
+        assert "sk-wrong" not in str(err) and "Incorrect API key" not in str(err)
+        with pytest.raises(openai.InternalServerError):  # not AuthenticationError: the client's key is fine
+            srv.openai(KEY).chat.completions.create(**CHAT)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from bonito.gateway.errors import GatewayError
 from bonito.gateway.snapshot import ModelEntry
-from bonito.providers.base import Call, UpstreamError
+from bonito.providers.base import PROVIDER_AUTH_STATUSES, Call, UpstreamError
 from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Attempt, Plan
 
@@ -155,6 +155,11 @@ def final_error(last: UpstreamError | None, plan: Plan) -> GatewayError:
         return GatewayError(429, f"The upstream is rate limiting requests: {last.message}",
                             type="rate_limit_exceeded", code="upstream_rate_limited", headers=headers)
     tried = "the upstream" if len(plan.targets) == 1 else f"all {len(plan.targets)} targets"
+    if last.kind == "http" and last.status in PROVIDER_AUTH_STATUSES:
+        # never echo the upstream's words here: they may quote the provider key
+        return GatewayError(502, f"The upstream rejected the provider credentials configured in Bonito "
+                                 f"(HTTP {last.status}) on {tried}.", type="upstream_error",
+                            code="provider_auth_failed")
     return GatewayError(502, f"Upstream request failed after retries on {tried}: {last.message}",
                         type="upstream_error", code="upstream_failed")
 

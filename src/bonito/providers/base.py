@@ -18,6 +18,8 @@ Operation = Literal["chat", "completions", "embeddings"]
 
 # Statuses that say "try again later" rather than "your request is wrong".
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+# The upstream refused Bonito's own credentials for the provider.
+PROVIDER_AUTH_STATUSES = frozenset({401, 407})
 
 
 @dataclass(slots=True)
@@ -70,8 +72,12 @@ class UpstreamError(Exception):
 
     @property
     def client_caused(self) -> bool:
-        """A 4xx the caller caused (bad parameter, unknown model upstream…): passed through."""
-        return self.kind == "http" and 400 <= self.status < 500 and not self.transient
+        """A 4xx the caller caused (bad parameter, unknown model upstream…): passed through.
+
+        401/407 are not: they say the provider credentials configured in Bonito were rejected,
+        which the client can do nothing about (and whose message may quote part of the key)."""
+        return (self.kind == "http" and 400 <= self.status < 500 and not self.transient
+                and self.status not in PROVIDER_AUTH_STATUSES)
 
 
 @dataclass(slots=True)
