@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from bonito.config.schema import OpenAIProviderConfig
-from bonito.providers.base import Call, ModelInfo, UpstreamError, ValidationResult
+from bonito.providers.base import Call, ModelInfo, UpstreamError, ValidationResult, retry_after_s
 from bonito.providers.transport import HttpTransport, iter_sse_data, json_or_none
 
 _PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
@@ -108,7 +108,7 @@ def error_from_response(status: int, headers: Any, body: bytes) -> UpstreamError
     """Turn an OpenAI-style error answer into an UpstreamError, keeping its body for pass-through."""
     parsed = json_or_none(body)
     err = parsed.get("error") if isinstance(parsed, dict) else None
-    retry_after = _retry_after(headers.get("retry-after") if headers is not None else None)
+    retry_after = retry_after_s(headers.get("retry-after") if headers is not None else None)
     if isinstance(err, dict):
         return UpstreamError(
             status, str(err.get("message") or f"upstream answered {status}"),
@@ -117,15 +117,6 @@ def error_from_response(status: int, headers: Any, body: bytes) -> UpstreamError
         )
     text = body[:200].decode("utf-8", "replace").strip() or f"upstream answered {status}"
     return UpstreamError(status, text, retry_after_s=retry_after)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _opt_str(v: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bonito.providers.base import UpstreamError
+from bonito.providers.base import UpstreamError, retry_after_s
 from bonito.providers.openai import error_from_response as _openai_error
 from bonito.providers.transport import json_or_none
 
@@ -33,7 +33,7 @@ def error_from_anthropic(status: int, headers: Mapping[str, str] | None, body: b
         # Not Anthropic's envelope (a proxy, a load balancer): fall back to the generic reader.
         return _openai_error(status, headers, body)
     exc = _from_error_object(status, err)
-    exc.retry_after_s = _retry_after(headers)
+    exc.retry_after_s = retry_after_s(headers.get("retry-after") if headers is not None else None)
     return exc
 
 
@@ -53,13 +53,3 @@ def _from_error_object(status: int, err: Mapping[str, Any]) -> UpstreamError:
     openai_type = "invalid_request_error" if etype in ("invalid_request_error", "not_found_error") else etype
     body = {"error": {"message": message, "type": openai_type, "param": None, "code": etype}}
     return UpstreamError(status, message, type=openai_type, code=etype, body=body)
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    value = headers.get("retry-after") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from bonito.providers.base import UpstreamError
+from bonito.providers.base import UpstreamError, retry_after_s
 from bonito.providers.transport import json_or_none
 
 # error class -> (HTTP status we answer with, OpenAI error type)
@@ -62,7 +62,7 @@ def error_from_http(status: int, headers: Mapping[str, str] | None, body: bytes)
         message = str(parsed.get("message") or parsed.get("Message") or "")
     if not message:
         message = body[:200].decode("utf-8", "replace").strip() or f"Bedrock answered {status}"
-    retry_after = _retry_after((headers or {}).get("retry-after"))
+    retry_after = retry_after_s((headers or {}).get("retry-after"))
     return build_error(cls, message, status, retry_after_s=retry_after)
 
 
@@ -95,12 +95,3 @@ def error_from_exception_frame(headers: Mapping[str, Any], payload: bytes) -> Up
         message = str(parsed.get("message") or parsed.get("Message") or "") if isinstance(parsed, dict) else ""
     cls = normalize_class(cls)
     return build_error(cls, message or f"Bedrock stream failed ({cls or 'unknown error'})", 502, kind="stream")
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

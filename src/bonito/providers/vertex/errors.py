@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bonito.providers.base import UpstreamError
+from bonito.providers.base import UpstreamError, retry_after_s
 from bonito.providers.transport import json_or_none
 
 # google.rpc.Code names -> HTTP status; the name is more reliable than the status
@@ -82,12 +82,9 @@ def error_from_rpc(status: int, rpc_status: str, message: str, retry_after: floa
 
 
 def _retry_after(headers: Mapping[str, str] | None, err: Mapping[str, Any] | None) -> float | None:
-    value = headers.get("retry-after") if headers is not None else None
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
+    from_header = retry_after_s(headers.get("retry-after") if headers is not None else None)
+    if from_header is not None:
+        return from_header
     # RESOURCE_EXHAUSTED may carry google.rpc.RetryInfo {"retryDelay": "30s"} in details.
     for detail in (err or {}).get("details") or []:
         if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
