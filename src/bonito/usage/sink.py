@@ -82,7 +82,7 @@ class DatabaseSink:
         while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval_s if failures == 0 else
-                                       min(self._max_backoff_s, 0.5 * 2**failures))
+                                       min(self._max_backoff_s, 0.1 * 2**failures))
             self._wake.clear()
             try:
                 await self._flush_buffer()
