@@ -85,8 +85,10 @@ def test_two_orgs_may_use_the_same_model_name_each_reaching_its_own_provider(
     good = api.org_with_key(fake.url)
     bad = api.org_with_key(fake.url, api_key="sk-wrong-upstream-key")
     eventually(lambda: chat(full_server.url, good.key["key"]).status_code == 200, within_s=2.0)
-    # the other org's provider holds a key the upstream refuses: its error, not the first org's success
-    eventually(lambda: chat(full_server.url, bad.key["key"]).status_code == 401, within_s=2.0)
+    # the other org's provider holds a key the upstream refuses: its error (a 502, the provider's credentials
+    # are not the client's fault), not the first org's success
+    eventually(lambda: chat(full_server.url, bad.key["key"]).status_code == 502, within_s=2.0)
+    assert chat(full_server.url, bad.key["key"]).json()["error"]["code"] == "provider_auth_failed"
     assert chat(full_server.url, good.key["key"]).status_code == 200
     models = {m["id"] for m in __import__("httpx").get(
         f"{full_server.url}/v1/models", headers={"authorization": f"Bearer {good.key['key']}"}).json()["data"]}

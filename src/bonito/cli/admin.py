@@ -33,14 +33,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _admin_create(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from bonito.control.schemas.auth import RegisterIn
 
     password = args.password or os.environ.get("BONITO_ADMIN_PASSWORD") or getpass.getpass("Password: ")
     org = args.org.strip()
     try:
         body = RegisterIn(email=args.email, password=password, org_name=org)
-    except ValueError as exc:
-        print(f"bonito: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        # name the field and the rule, never the value: it may be the password
+        for err in exc.errors():
+            print(f"bonito: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}", file=sys.stderr)
         return 2
     return asyncio.run(_create(body.email, body.password, org))
 

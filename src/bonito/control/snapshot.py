@@ -33,6 +33,7 @@ from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, S
 from bonito.providers.base import Provider
 from bonito.providers.registry import build_provider
 from bonito.secrets.backend import SecretBackend
+from bonito.secrets.keyring import UnknownKeyError
 from bonito.store.accounts import Org
 from bonito.store.catalog import (
     ControlState,
@@ -119,7 +120,9 @@ class DatabaseSource:
                 providers[row.id] = old if old is not None and getattr(old, "config", None) == config \
                     else build_provider(row.id, config)
             except Exception as exc:
-                log.error("provider %s skipped: its config cannot be used (%s)", row.id, type(exc).__name__)
+                hint = " (sealed under another master key: give every replica the same BONITO_MASTER_KEY)" \
+                    if isinstance(exc, UnknownKeyError) else ""
+                log.error("provider %s skipped: its config cannot be used (%s)%s", row.id, type(exc).__name__, hint)
                 continue
             ids = provider_ids.setdefault(row.org_id, {})
             ids[row.id] = row.id

@@ -43,10 +43,11 @@ class RefreshIn(ApiModel):
 
 
 class TokensOut(OutModel):
+    """Exactly what login and refresh answer (CONTRACT.md): `{access_token, refresh_token, token_type}`."""
+
     access_token: str
     refresh_token: str
     token_type: str = "bearer"
-    expires_in: int
 
 
 class RegisteredOut(TokensOut):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from bonito.control.schemas.common import ApiModel, Name, OutModel
 
@@ -58,6 +58,14 @@ class RoutingPolicyCreatedOut(RoutingPolicyOut):
 
 
 class DryRunIn(ApiModel):
-    """An optional sample request (OpenAI body) to plan for; nothing is sent upstream."""
+    """An optional sample request (OpenAI body) to plan for, as `{"request": {...}}` or the bare body
+    itself; nothing is sent upstream."""
 
     request: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_body(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "request" not in data:
+            return {"request": data}
+        return data

@@ -50,8 +50,7 @@ async def _issue(ctx: ControlContext, session: AsyncSession, user_id: str, org_i
     session.add(RefreshToken(
         id=new_id("rtk"), token_hash=hash_token(refresh), family_id=family_id or new_id("fam"),
         user_id=user_id, org_id=org_id, created_at=now(), expires_at=now() + timedelta(seconds=REFRESH_TTL_S)))
-    return {"access_token": ctx.tokens.issue(user_id, org_id), "refresh_token": refresh,
-            "token_type": "bearer", "expires_in": ctx.tokens.ttl_s}
+    return {"access_token": ctx.tokens.issue(user_id, org_id), "refresh_token": refresh, "token_type": "bearer"}
 
 
 async def register(ctx: ControlContext, session: AsyncSession, body: RegisterIn, ip: str) -> dict[str, Any]:

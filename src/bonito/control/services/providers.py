@@ -124,21 +124,54 @@ async def load_config(ctx: ControlContext, row: ProviderRow) -> Any:
     return _CONFIG.validate_python(orjson.loads(raw))
 
 
-async def _with_adapter(ctx: ControlContext, row: ProviderRow) -> Any:
+async def _with_adapter(ctx: ControlContext, row: ProviderRow) -> tuple[Any, Any]:
+    """The stored config and an adapter built from it."""
     try:
         config = await load_config(ctx, row)
     except (SecretError, ValidationError, orjson.JSONDecodeError) as exc:
         raise Conflict(f"the stored credentials cannot be read ({type(exc).__name__})") from None
-    return build_provider(row.id, config)
+    return config, build_provider(row.id, config)
+
+
+_SECRET_FIELDS = ("api_key", "client_secret", "access_key_id", "secret_access_key", "session_token",
+                  "service_account_json")
+
+
+def _secret_values(config: Any) -> list[str]:
+    """The credential strings of a config (and a service account's key fields), longest first."""
+    values = [v for v in (getattr(config, name, None) for name in _SECRET_FIELDS) if isinstance(v, str)]
+    account = getattr(config, "service_account_json", None)
+    if isinstance(account, str):
+        try:
+            parsed = orjson.loads(account)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            values += [v for k, v in parsed.items() if "key" in str(k) and isinstance(v, str)]
+    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    """`value` with every credential string replaced: an adapter's message may quote the upstream."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {str(_redact(k, secrets)): _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, secrets) for v in value]
+    return value
 
 
 async def validate(ctx: ControlContext, session: AsyncSession, p: Principal, provider_id: str) -> dict[str, Any]:
     row = await get_scoped(session, ProviderRow, p.org_id, provider_id, "provider")
-    adapter = await _with_adapter(ctx, row)
+    config, adapter = await _with_adapter(ctx, row)
+    secrets = _secret_values(config)
     try:
         result = await asyncio.wait_for(adapter.validate(), 30)
-        out = {"id": row.id, "ok": bool(result.ok), "message": str(result.message),
-               "details": dict(result.details or {})}
+        out = {"id": row.id, "ok": bool(result.ok), "message": _redact(str(result.message), secrets),
+               "details": _redact(dict(result.details or {}), secrets)}
     except TimeoutError:
         out = {"id": row.id, "ok": False, "message": "the provider did not answer within 30 s", "details": {}}
     except Exception as exc:  # an adapter bug must not become a 500 or leak its message
@@ -159,7 +192,7 @@ async def catalog(ctx: ControlContext, session: AsyncSession, p: Principal, prov
     hit = ctx.catalog_cache.get(row.id)
     if hit and not refresh and time.monotonic() - hit[0] < CATALOG_TTL_S:
         return hit[1]
-    adapter = await _with_adapter(ctx, row)
+    _, adapter = await _with_adapter(ctx, row)
     try:
         infos = await asyncio.wait_for(adapter.list_models(), 30)
     except Exception as exc:
