@@ -144,3 +144,21 @@ def test_lists_and_usage_never_show_another_orgs_objects(api: Api, world: dict[s
     for path in ("/api/gateway/logs", "/api/gateway/usage", "/api/audit"):
         text = api.get(path, outsider).text
         assert org.key["id"] not in text and org.admin.email not in text, path
+
+
+@pytest.fixture(scope="module")
+def outsider_viewer(api: Api, world: dict[str, Any]) -> Account:
+    return api.add_member(world["outsider"], "viewer")
+
+
+# objects named in the path (a create that names one in its body is refused for the action itself)
+BY_PATH = [(n, c) for n, c in OTHER_ORG if n != "model on their provider"]
+
+
+@pytest.mark.parametrize("name,call", BY_PATH, ids=[n for n, _ in BY_PATH])
+def test_another_orgs_objects_do_not_exist_for_a_viewer_either(
+    api: Api, world: dict[str, Any], outsider_viewer: Account, name: str, call: Call
+) -> None:
+    # existence before permission: a 403 here would confirm the id exists
+    r = call(api, outsider_viewer, world["org"])
+    assert r.status_code == 404, (r.status_code, r.text)

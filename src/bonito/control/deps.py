@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bonito.control.context import ControlContext
-from bonito.control.errors import Forbidden, Unauthorized
+from bonito.control.errors import Forbidden, NotFound, Unauthorized
 from bonito.control.security import TokenError
 from bonito.store.accounts import Membership, User
+from bonito.store.catalog import GatewayKeyRow, ModelRow, ProviderRow, RoutingPolicyRow
+from bonito.store.governance import AlertRuleRow, AlertWebhookRow, BudgetRow, NotificationRow
 
 ROLES = ("viewer", "member", "admin")
 _RANK = {role: i for i, role in enumerate(ROLES)}
@@ -84,11 +86,41 @@ async def current_principal(
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting callers with at least `role` in their org."""
+# Path parameters that name an org's object, and where that object lives.
+_OWNED: dict[str, Any] = {
+    "provider_id": ProviderRow, "model_id": ModelRow, "key_id": GatewayKeyRow, "policy_id": RoutingPolicyRow,
+    "budget_id": BudgetRow, "rule_id": AlertRuleRow, "webhook_id": AlertWebhookRow,
+    "notification_id": NotificationRow,
+}
 
-    async def check(principal: CurrentUser) -> Principal:
+
+async def _names_foreign_object(ctx: ControlContext, principal: Principal, params: dict[str, Any]) -> bool:
+    """Whether the path names an object that is not in the caller's org (it must then not exist for them)."""
+    for name, value in params.items():
+        table = _OWNED.get(name)
+        if table is not None:
+            where = (table.id == str(value), table.org_id == principal.org_id)
+        elif name == "user_id":
+            table = Membership
+            where = (Membership.user_id == str(value), Membership.org_id == principal.org_id)
+        else:
+            continue
+        async with ctx.sessions() as session:
+            if await session.scalar(select(table.id).where(*where)) is None:
+                return True
+    return False
+
+
+def require(role: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting callers with at least `role` in their org.
+
+    Existence comes before permission: another org's object answers 404 even to a
+    viewer, so a 403 never confirms that an id exists."""
+
+    async def check(principal: CurrentUser, request: Request, ctx: CtxDep) -> Principal:
         if not principal.can(role):
+            if await _names_foreign_object(ctx, principal, dict(request.path_params)):
+                raise NotFound("object")
             raise Forbidden(f"this action needs the {role} role")
         return principal
 
