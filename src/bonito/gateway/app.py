@@ -7,6 +7,8 @@ meter → one usage record. No database, no new connection, no blocking call.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from hashlib import sha256
@@ -45,6 +47,8 @@ _ENDPOINTS: dict[str, Operation] = {
     "/v1/embeddings": "embeddings",
 }
 _REQUIRED: dict[Operation, str] = {"chat": "messages", "completions": "prompt", "embeddings": "input"}
+
+log = logging.getLogger("bonito.gateway")
 
 ReadyCheck = Callable[[], Awaitable[tuple[bool, dict[str, str]]]]
 
@@ -97,6 +101,11 @@ class Gateway:
             await send_error(send, err, base)
         except ClientGone:
             return
+        except Exception:
+            # a bug must still answer OpenAI-shaped, with the request id (unless the answer began)
+            log.exception("unhandled error on %s %s (request %s)", scope["method"], path, rid)
+            with contextlib.suppress(Exception):
+                await send_error(send, errors.internal_error(), base)
 
     # -- /v1/models -------------------------------------------------------
     async def _models(self, scope: Scope, send: Any, path: str, base: Headers) -> None:
@@ -121,16 +130,30 @@ class Gateway:
                       base: Headers) -> None:
         started = time.perf_counter()
         snap = self.snapshot
-        key = self._authenticate(scope, snap)
-        raw = await read_body(scope, receive, snap.max_body_bytes)
-        body = _parse(raw, op)
-        requested: str = body["model"]
+        limit = snap.max_body_bytes
+        try:
+            key = self._authenticate(scope, snap)
+        except GatewayError:
+            declared = header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise errors.body_too_large(limit) from None  # too large whoever sends it: 413
+            raise
+        # from here on the request has an owner: it is recorded once, whatever happens to it
         record = UsageRecord(request_id=rid, org_id=key.org_id, key_id=key.id, key_name=key.name,
-                             model_requested=requested, endpoint=op, source=self.source)
+                             model_requested=None, endpoint=op, source=self.source)
         plan: Plan | None = None
         outcome = Outcome()
         settle: SettleOnEnd | None = None
         try:
+            try:
+                raw = await read_body(scope, receive, limit)
+            except ClientGone:
+                record.status = 499
+                record.error = "client disconnected before sending the whole body"
+                raise
+            body = _parse(raw, op)
+            requested: str = body["model"]
+            record.model_requested = requested
             plan = self._plan(key, requested, body, snap, header(scope, b"x-bonito-metadata"))
             decision = await self._check_limits(key, snap, body)
             headers = [*base, *decision.headers()]
@@ -146,6 +169,12 @@ class Gateway:
         except GatewayError as err:
             record.status = err.status
             record.error = err.message[:500]
+            raise
+        except ClientGone:
+            raise
+        except Exception as exc:
+            record.status = 500
+            record.error = f"internal error: {type(exc).__name__}"
             raise
         finally:
             if plan is not None:

@@ -82,3 +82,8 @@ def not_found_path(path: str) -> GatewayError:
 def method_not_allowed(method: str, path: str) -> GatewayError:
     return GatewayError(405, f"Method {method} is not allowed on {path}", type="invalid_request_error",
                         code="method_not_allowed")
+
+
+def internal_error() -> GatewayError:
+    return GatewayError(500, "The gateway failed to handle this request; it has been logged.", type="server_error",
+                        code="internal_error")

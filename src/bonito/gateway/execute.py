@@ -132,8 +132,14 @@ async def run_plan(
 
 def passthrough(exc: UpstreamError) -> GatewayError:
     """A client-caused upstream 4xx, answered with the upstream's own status and message."""
+    body = exc.body
+    err = body.get("error") if body is not None else None
+    if body is not None and isinstance(err, dict) and not {"message", "type", "param", "code"} <= err.keys():
+        # the upstream's own body, completed to OpenAI's four keys
+        body = {**body, "error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code,
+                                  **err}}
     return GatewayError(exc.status, exc.message, type=exc.type or "invalid_request_error", code=exc.code,
-                        param=exc.param, body=exc.body)
+                        param=exc.param, body=body)
 
 
 def timeout_error(plan: Plan) -> GatewayError:
@@ -149,9 +155,9 @@ def final_error(last: UpstreamError | None, plan: Plan) -> GatewayError:
     if last.kind == "timeout":
         return GatewayError(504, "The upstream timed out.", type="timeout", code="upstream_timeout")
     if last.status == 429:
-        headers = []
-        if last.retry_after_s is not None:
-            headers.append((b"retry-after", str(int(-(-last.retry_after_s // 1))).encode()))
+        # every 429 says when to come back: the upstream's wait, else a second
+        wait = 1 if last.retry_after_s is None else max(1, int(-(-last.retry_after_s // 1)))
+        headers = [(b"retry-after", str(wait).encode())]
         return GatewayError(429, f"The upstream is rate limiting requests: {last.message}",
                             type="rate_limit_exceeded", code="upstream_rate_limited", headers=headers)
     tried = "the upstream" if len(plan.targets) == 1 else f"all {len(plan.targets)} targets"

@@ -59,9 +59,13 @@ def plan_request(key: KeyEntry, snap: Snapshot, body: dict[str, Any], now: float
     tier = tier_of(key, org, snap)
     own = overlay.keys.get(key.id)
     windows: list[Window] = []
+    # A route's rt- key has nowhere to set its own limit in bonito.yaml: the per-key default
+    # (`limits.default_requests_per_minute`) would cap a whole route, so only org/tier caps bind it.
+    key_default = tier.requests_per_minute if key.route is not None else (
+        tier.requests_per_minute or snap.limits.default_requests_per_minute)
     _add(windows, key, "requests", 1,
          own=(own.requests_per_minute if own else None) or key.requests_per_minute,
-         default=tier.requests_per_minute or snap.limits.default_requests_per_minute,
+         default=key_default,
          org_cap=(org.requests_per_minute if org else None) or tier.requests_per_minute)
     tpm_own = (own.tokens_per_minute if own else None) or key.tokens_per_minute
     tpm_org = (org.tokens_per_minute if org else None) or tier.tokens_per_minute
