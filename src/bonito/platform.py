@@ -130,7 +130,9 @@ class Platform:
             except TimeoutError:
                 err = GatewayError(503, "The control plane is still starting; retry shortly.",
                                    type="service_unavailable", code="starting")
-                await send_error(send, err, [(b"retry-after", b"2")])
+                from bonito.control.middleware import API_HEADERS  # light: no FastAPI import
+
+                await send_error(send, err, [(b"retry-after", b"2"), *API_HEADERS])
                 return
         await self.control_plane.app(scope, receive, send)
 

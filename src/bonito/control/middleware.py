@@ -17,6 +17,8 @@ _SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+# what every /api answer carries, also those sent before the control app is up
+API_HEADERS = (*_SECURITY_HEADERS, _HSTS)
 _ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 
 
