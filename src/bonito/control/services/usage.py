@@ -1,7 +1,15 @@
 """Usage, logs and analytics over `usage_records`, always scoped by org and a time window.
 
-Aggregates run in SQL (indexes lead with org_id, created_at); percentiles are
-nearest-rank: `percentile_disc` on PostgreSQL, an indexed ORDER BY/OFFSET on SQLite.
+Aggregates (totals, series, breakdowns) read the hourly rollup `usage_hourly` for the
+whole UTC hours of the window and `usage_records` only for the partial hours at its
+edges (indexes lead with org_id, created_at), then add the two: requests, tokens,
+cost, errors, retries and streams are exact. Latency percentiles are nearest-rank and
+exact (`percentile_disc` on PostgreSQL, an indexed ORDER BY/OFFSET on SQLite) when
+the window spans no whole UTC hour, or holds at most `EXACT_PERCENTILES_MAX` requests
+and has no model/key/provider/status filter (so the raw rows to sort are few and found
+by the (org_id, created_at) index); otherwise they come from the rollup's latency histogram: the middle of the right
+bucket, within 7.5% of the exact value (16 log-spaced buckets a decade, 1 ms..1000 s).
+Logs always read `usage_records`.
 """
 
 from __future__ import annotations
@@ -22,13 +30,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bonito.control.errors import Invalid
 from bonito.control.services.common import aware, now
 from bonito.store.catalog import ProviderRow
-from bonito.store.usage import UsageRow
+from bonito.store.usage import (
+    LAT_BOUNDS,
+    LAT_COLUMNS,
+    UsageRow,
+    lat_value,
+    usage_hourly,
+    usage_hourly_latency,
+)
 
 LOG_COLUMNS = ["id", "request_id", "created_at", "model", "model_requested", "model_used", "provider",
                "provider_name", "key_id", "key_name", "endpoint", "stream", "status", "prompt_tokens",
                "completion_tokens", "total_tokens", "cost_usd", "latency_ms", "ttft_ms", "attempts", "route",
                "error", "source"]
 U = UsageRow
+H = usage_hourly.c
+L = usage_hourly_latency.c
+EXACT_PERCENTILES_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,28 +69,34 @@ class Filters:
             conds.append(U.created_at >= self.start)
         if self.end is not None:
             conds.append(U.created_at < self.end)
+        return conds + self.dims(U.__table__.c)
+
+    def dims(self, c: Any) -> list[Any]:
+        """The non-time filters on `usage_records` or `usage_hourly` columns (`c`)."""
+        conds: list[Any] = []
         if self.model:
-            conds.append(or_(U.model_used == self.model, U.model_requested == self.model))
+            conds.append(or_(c.model_used == self.model, c.model_requested == self.model))
         if self.key_id:
-            conds.append(U.key_id == self.key_id)
+            conds.append(c.key_id == self.key_id)
         if self.provider:
-            conds.append(U.provider == self.provider)
+            conds.append(c.provider == self.provider)
         if self.status:
-            conds.append(_status_cond(self.status))
+            conds.append(_status_cond(self.status, c.status))
         return conds
 
 
-def _status_cond(status: str) -> Any:
+def _status_cond(status: str, col: Any = None) -> Any:
+    col = U.status if col is None else col
     s = status.strip().lower()
     if s in ("error", "errors", "failed"):
-        return U.status >= 400
+        return col >= 400
     if s in ("success", "ok"):
-        return U.status < 400
+        return col < 400
     if len(s) == 3 and s[0] in "12345" and s[1:] == "xx":
         base = int(s[0]) * 100
-        return and_(U.status >= base, U.status < base + 100)
+        return and_(col >= base, col < base + 100)
     if s.isdigit() and len(s) == 3:
-        return U.status == int(s)
+        return col == int(s)
     raise Invalid("status", "use a status code (429), a class (5xx), 'error' or 'success'", where="query")
 
 
@@ -110,16 +134,98 @@ def _stats(count: Any, prompt: Any, completion: Any, cost: Any, errors: Any) -> 
             "error_rate": (err / n) if n else 0.0}
 
 
-def _agg() -> list[Any]:
-    return [func.count(), func.sum(U.prompt_tokens), func.sum(U.completion_tokens), func.sum(U.cost_usd),
-            func.sum(case((U.status >= 400, 1), else_=0))]
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One table to aggregate and its conditions: the rollup's whole hours or the raw edges."""
+
+    hourly: bool
+    where: list[Any]
+    # the histogram's conditions on its own key (org, hour); None: join usage_hourly for its dimension filters
+    latency_where: list[Any] | None = None
+
+    def agg(self) -> list[Any]:
+        """count, prompt tokens, completion tokens, cost, errors."""
+        if self.hourly:
+            return [func.sum(H.requests), func.sum(H.prompt_tokens), func.sum(H.completion_tokens),
+                    func.sum(H.cost_usd), func.sum(case((H.status >= 400, H.requests), else_=0))]
+        return [func.count(), func.sum(U.prompt_tokens), func.sum(U.completion_tokens), func.sum(U.cost_usd),
+                func.sum(case((U.status >= 400, 1), else_=0))]
+
+    def extra(self) -> list[Any]:
+        """latency sum, retried, streamed."""
+        if self.hourly:
+            return [func.sum(H.latency_sum), func.sum(H.retried), func.sum(H.streamed)]
+        return [func.sum(U.latency_ms), func.sum(case((U.attempts > 1, 1), else_=0)),
+                func.sum(case((U.stream.is_(True), 1), else_=0))]
+
+    def col(self, name: str) -> Any:
+        if name == "model":
+            c = H if self.hourly else U.__table__.c
+            return func.coalesce(c.model_used, c.model_requested)
+        return H[name] if self.hourly else U.__table__.c[name]
 
 
-def _bucket(session: AsyncSession, by: str) -> Any:
+def _as_utc(t: datetime | None) -> datetime | None:
+    return None if t is None else t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _sources(f: Filters) -> list[_Source]:
+    """The rollup for the window's whole hours, raw rows for the partial hours at its edges."""
+    start, end = _as_utc(f.start), _as_utc(f.end)  # rollup hours are UTC hours
+    h0 = None if start is None else start.replace(minute=0, second=0, microsecond=0)
+    if start is not None and h0 is not None and h0 < start:
+        h0 += timedelta(hours=1)
+    h1 = None if end is None else end.replace(minute=0, second=0, microsecond=0)
+    if h0 is not None and h1 is not None and h1 <= h0:
+        return [_Source(False, f.where())]
+    hourly = [H.org_id == f.org_id, *f.dims(H)]
+    latency = [L.org_id == f.org_id]
+    if h0 is not None:
+        hourly.append(H.hour >= h0)
+        latency.append(L.hour >= h0)
+    if h1 is not None:
+        hourly.append(H.hour < h1)
+        latency.append(L.hour < h1)
+    edges = []
+    if start is not None and h0 is not None and start < h0:
+        edges.append(and_(U.created_at >= start, U.created_at < h0))
+    if end is not None and h1 is not None and h1 < end:
+        edges.append(and_(U.created_at >= h1, U.created_at < end))
+    out = [_Source(True, hourly, None if f.dims(H) else latency)]
+    if edges:
+        out.append(_Source(False, [U.org_id == f.org_id, or_(*edges), *f.dims(U.__table__.c)]))
+    return out
+
+
+def _add(into: dict[Any, list[Any]], key: Any, values: Any) -> None:
+    cur = into.get(key)
+    vals = [v if v is not None else 0 for v in values]
+    into[key] = vals if cur is None else [a + b for a, b in zip(cur, vals, strict=True)]
+
+
+async def _grouped(session: AsyncSession, sources: list[_Source], cols: list[str], *, extra: bool = False,
+                   where: Any = None) -> dict[tuple[Any, ...], list[Any]]:
+    """Per group of `cols` (names, or "model", or "bucket:hour|day"): the `agg()` sums added over the sources."""
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for src in sources:
+        keys = [_bucket(session, c.split(":")[1], src.col("hour") if src.hourly else U.created_at)
+                if c.startswith("bucket:") else src.col(c) for c in cols]
+        q = select(*keys, *src.agg(), *(src.extra() if extra else [])).where(*src.where)
+        if where is not None:
+            q = q.where(where(src))
+        if keys:
+            q = q.group_by(*keys)
+        for row in (await session.execute(q)).all():
+            _add(out, tuple(row[:len(keys)]), row[len(keys):])
+    return out
+
+
+def _bucket(session: AsyncSession, by: str, col: Any = None) -> Any:
+    col = U.created_at if col is None else col
     if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc(by, func.timezone("UTC", U.created_at))
+        return func.date_trunc(by, func.timezone("UTC", col))
     fmt = "%Y-%m-%dT%H:00:00" if by == "hour" else "%Y-%m-%dT00:00:00"
-    return func.strftime(fmt, U.created_at)
+    return func.strftime(fmt, col)
 
 
 def _iso_bucket(value: Any) -> str:
@@ -143,51 +249,95 @@ async def _percentiles(session: AsyncSession, where: list[Any], n: int) -> dict[
     return out
 
 
+async def _histogram(session: AsyncSession, sources: list[_Source]) -> list[int]:
+    """Requests per latency bucket (`LAT_COLUMNS`), added over the sources."""
+    hist = [0] * len(LAT_COLUMNS)
+    for src in sources:
+        if src.hourly:
+            q = select(*[func.sum(L[c]) for c in LAT_COLUMNS])
+            if src.latency_where is None:
+                q = q.select_from(usage_hourly_latency.join(usage_hourly, and_(
+                    L.org_id == H.org_id, L.hour == H.hour, L.dims == H.dims))).where(*src.where)
+            else:
+                q = q.where(*src.latency_where)
+            row = (await session.execute(q)).one()
+            counts = [int(v or 0) for v in row]
+        else:  # raw edges: how many fall below each bound, then differences
+            row = (await session.execute(select(func.count(), *[
+                func.sum(case((U.latency_ms < b, 1), else_=0)) for b in LAT_BOUNDS]).where(*src.where))).one()
+            below = [int(v or 0) for v in row[1:]] + [int(row[0] or 0)]
+            counts = [below[0]] + [below[i] - below[i - 1] for i in range(1, len(below))]
+        hist = [a + b for a, b in zip(hist, counts, strict=True)]
+    return hist
+
+
+def _hist_percentiles(hist: list[int], n: int) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        rank, seen, value = max(1, math.ceil(q * n)), 0, None
+        for i, c in enumerate(hist):
+            seen += c
+            if seen >= rank:
+                value = lat_value(i)
+                break
+        out[name] = value
+    return out
+
+
 async def _provider_names(session: AsyncSession, org_id: str) -> dict[str, str]:
     rows = await session.execute(select(ProviderRow.id, ProviderRow.name).where(ProviderRow.org_id == org_id))
     return {pid: name for pid, name in rows.all()}
 
 
-async def summary(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:
-    where = f.where()
-    total_row = (await session.execute(select(*_agg(), func.avg(U.latency_ms)).where(*where))).one()
-    totals = _stats(*total_row[:5])
-    latency = await _percentiles(session, where, totals["requests"])
-    latency["avg"] = float(total_row[5]) if total_row[5] is not None else None
+def _top(groups: dict[tuple[Any, ...], list[Any]], limit: int = 500) -> list[tuple[Any, ...]]:
+    items = sorted(groups.items(), key=lambda kv: -int(kv[1][0] or 0))
+    return [(*k, *v) for k, v in items[:limit]]
+
+
+async def _summary(session: AsyncSession, f: Filters, group_by: str) -> tuple[dict[str, Any], list[_Source],
+                                                                               tuple[int, int]]:
+    sources = _sources(f)
+    total = (await _grouped(session, sources, [], extra=True)).get((), [0] * 8)
+    totals = _stats(*total[:5])
+    n = totals["requests"]
+    # exact only where the raw rows to sort are few and cheap to find: the window's (org, created_at) range
+    # holds at most EXACT_PERCENTILES_MAX of them (no dimension filter) or spans no whole hour
+    if (n <= EXACT_PERCENTILES_MAX and not f.dims(H)) or not any(s.hourly for s in sources):
+        latency = await _percentiles(session, f.where(), n)
+    else:
+        latency = _hist_percentiles(await _histogram(session, sources), n)
+    latency["avg"] = float(total[5]) / n if n else None
     totals["latency_ms"] = latency
 
-    bucket = _bucket(session, group_by).label("bucket")
-    series = [{"bucket": _iso_bucket(b), **_stats(*rest)} for b, *rest in
-              (await session.execute(select(bucket, *_agg()).where(*where).group_by(bucket).order_by(bucket))).all()]
+    series = [{"bucket": _iso_bucket(b), **_stats(*rest)}
+              for b, *rest in sorted((k[0], *v) for k, v in
+                                     (await _grouped(session, sources, [f"bucket:{group_by}"])).items())]
     names = await _provider_names(session, f.org_id)
-
-    async def by(col: Any, *extra: Any) -> list[tuple[Any, ...]]:
-        q = select(col, *extra, *_agg()).where(*where).group_by(col, *extra).order_by(func.count().desc())
-        return [tuple(r) for r in (await session.execute(q.limit(500))).all()]
-
-    model = func.coalesce(U.model_used, U.model_requested)
-    by_model = [{"model": m, **_stats(*rest)} for m, *rest in await by(model)]
-    by_key = [{"key_id": k, "key_name": kn, **_stats(*rest)} for k, kn, *rest in await by(U.key_id, U.key_name)]
+    by_model = [{"model": m, **_stats(*rest)} for m, *rest in _top(await _grouped(session, sources, ["model"]))]
+    by_key = [{"key_id": k, "key_name": kn, **_stats(*rest)}
+              for k, kn, *rest in _top(await _grouped(session, sources, ["key_id", "key_name"]))]
     by_provider = [{"provider_id": p, "provider_name": names.get(p or "", p), **_stats(*rest)}
-                   for p, *rest in await by(U.provider)]
-    return {"window": {"start": f.start, "end": f.end}, "group_by": group_by, **totals, "totals": totals,
+                   for p, *rest in _top(await _grouped(session, sources, ["provider"]))]
+    body = {"window": {"start": f.start, "end": f.end}, "group_by": group_by, **totals, "totals": totals,
             "series": series, "by_model": by_model, "by_key": by_key, "by_provider": by_provider}
+    return body, sources, (int(total[6] or 0), int(total[7] or 0))
+
+
+async def summary(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:
+    return (await _summary(session, f, group_by))[0]
 
 
 async def analytics(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:
     """Usage plus how requests were served: by status, by route, fallbacks and streams."""
-    base = await summary(session, f, group_by)
-    where = f.where()
-    by_status = [{"status": s, "requests": int(n)} for s, n in (await session.execute(
-        select(U.status, func.count()).where(*where).group_by(U.status).order_by(U.status))).all()]
-    by_route = [{"route": r, **_stats(*rest)} for r, *rest in (await session.execute(
-        select(U.route, *_agg()).where(*where, U.route.is_not(None)).group_by(U.route))).all()]
-    retried = await session.scalar(select(func.count()).where(*where, U.attempts > 1)) or 0
-    streamed = await session.scalar(select(func.count()).where(*where, U.stream.is_(True))) or 0
+    base, sources, (retried, streamed) = await _summary(session, f, group_by)
+    by_status = [{"status": s, "requests": int(v[0])}
+                 for (s,), v in sorted((await _grouped(session, sources, ["status"])).items())]
+    by_route = [{"route": r, **_stats(*rest)} for r, *rest in _top(await _grouped(
+        session, sources, ["route"], where=lambda src: src.col("route").is_not(None)), limit=10_000)]
     n = base["requests"]
     return {**base, "by_status": by_status, "by_route": by_route,
-            "retried_or_fell_back": int(retried), "retry_rate": (retried / n) if n else 0.0,
-            "streamed": int(streamed)}
+            "retried_or_fell_back": retried, "retry_rate": (retried / n) if n else 0.0,
+            "streamed": streamed}
 
 
 def _encode_cursor(r: UsageRow) -> str:
