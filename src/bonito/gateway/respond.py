@@ -70,6 +70,21 @@ def _served_headers(outcome: Outcome) -> Headers:
     return h
 
 
+async def _serve(gw: Gateway, plan: Plan, make_call: Any, invoke: Any, outcome: Outcome, record: UsageRecord,
+                 headers: Headers, *, stream: bool) -> tuple[Any, ModelEntry]:
+    """Run the plan; fill in what the record knows of the targets either way."""
+    try:
+        result = await run_plan(plan, make_call, invoke, outcome, gw.hooks, gw.retry, stream=stream)
+    except GatewayError as err:
+        _finish_record(record, outcome, None)
+        err.headers.extend([*headers[1:], *_served_headers(outcome)])  # headers[0] is x-request-id
+        raise
+    target = outcome.target
+    assert target is not None
+    _finish_record(record, outcome, target)
+    return result, target
+
+
 async def respond_json(gw: Gateway, plan: Plan, op: Operation, body: dict[str, Any], raw: bytes,
                        outcome: Outcome, record: UsageRecord, send: Any, headers: Headers) -> None:
     """Non-streaming: call with retries/fallback, rewrite `model`, meter, answer."""
@@ -79,16 +94,8 @@ async def respond_json(gw: Gateway, plan: Plan, op: Operation, body: dict[str, A
             return await target.provider.embed(call)
         return await target.provider.invoke(call)
 
-    try:
-        result = await run_plan(plan, _call_factory(op, body, raw, False, record.request_id), invoke,
-                                outcome, gw.hooks, gw.retry)
-    except GatewayError as err:
-        _finish_record(record, outcome, None)
-        err.headers.extend([*headers[1:], *_served_headers(outcome)])
-        raise
-    target = outcome.target
-    assert target is not None
-    _finish_record(record, outcome, target)
+    result, target = await _serve(gw, plan, _call_factory(op, body, raw, False, record.request_id), invoke,
+                                  outcome, record, headers, stream=False)
     if "model" in result:
         result["model"] = target.name
     _meter(record, target, result.get("usage"))
@@ -101,16 +108,8 @@ async def respond_stream(gw: Gateway, plan: Plan, op: Operation, body: dict[str,
                          started: float) -> None:
     """Streaming: retry until the first chunk, then pass chunks on as they come."""
     include_usage = (body.get("stream_options") or {}).get("include_usage") is True
-    try:
-        first, chunks = await run_plan(plan, _call_factory(op, body, raw, True, record.request_id),
-                                       open_stream, outcome, gw.hooks, gw.retry, stream=True)
-    except GatewayError as err:
-        _finish_record(record, outcome, None)
-        err.headers.extend([*headers[1:], *_served_headers(outcome)])
-        raise
-    target = outcome.target
-    assert target is not None
-    _finish_record(record, outcome, target)
+    (first, chunks), target = await _serve(gw, plan, _call_factory(op, body, raw, True, record.request_id),
+                                           open_stream, outcome, record, headers, stream=True)
     try:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [*SSE_HEADERS, *headers, *_served_headers(outcome)]})

@@ -160,6 +160,7 @@ async def insert_usage(engine: AsyncEngine, records: Sequence[UsageRecord]) -> N
         return
     table = UsageRow.__table__
     assert isinstance(table, Table)
+    stmt: Executable
     if engine.dialect.name == "postgresql":
         # RETURNING makes SQLAlchemy send one multi-row INSERT per batch (insertmanyvalues) rather than
         # one per row, so PostgreSQL's statement trigger aggregates the batch once
