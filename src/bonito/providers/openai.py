@@ -13,7 +13,7 @@ import orjson
 
 from bonito.config.schema import OpenAIProviderConfig
 from bonito.providers.base import Call, ModelInfo, UpstreamError, ValidationResult, retry_after_s
-from bonito.providers.transport import HttpTransport, iter_sse_data, json_or_none
+from bonito.providers.transport import HttpTransport, iter_sse_data, json_object, json_or_none
 
 _PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
 
@@ -46,10 +46,7 @@ class OpenAIProvider:
         )
         if status >= 400:
             raise error_from_response(status, _headers, body)
-        parsed = json_or_none(body)
-        if not isinstance(parsed, dict):
-            raise UpstreamError(502, "upstream answered with a body that is not JSON", kind="protocol")
-        return parsed
+        return json_object(body)
 
     async def stream(self, call: Call) -> AsyncIterator[dict[str, Any]]:
         timeout_s = min(call.timeout_s, self.config.timeout_s)

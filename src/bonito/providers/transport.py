@@ -159,3 +159,11 @@ def json_or_none(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A whole JSON object answer; anything else is a protocol error (502)."""
+    parsed = json_or_none(body)
+    if not isinstance(parsed, dict):
+        raise UpstreamError(502, "upstream answered with a body that is not JSON", kind="protocol")
+    return parsed

@@ -31,7 +31,7 @@ from bonito.control.governance.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from bonito.control.services.common import aware, get_scoped
+from bonito.control.services.common import aware, delete_scoped, get_scoped
 from bonito.store.governance import AlertRuleRow, AlertWebhookRow, BudgetRow
 
 router = APIRouter(prefix="/api", tags=["governance"])
@@ -66,7 +66,7 @@ async def get_budget(budget_id: str, user: Viewer, session: SessionDep) -> Any:
 
 @router.delete("/budgets/{budget_id}", status_code=NO_CONTENT)
 async def delete_budget(budget_id: str, user: Admin, _w: Writable, session: SessionDep) -> Response:
-    await service.delete_scoped(session, BudgetRow, user, budget_id, "budget")
+    await delete_scoped(session, BudgetRow, user.org_id, budget_id, "budget")
     return Response(status_code=NO_CONTENT)
 
 
@@ -89,7 +89,7 @@ async def update_rule(rule_id: str, body: AlertRulePatch, user: Admin, session: 
 
 @router.delete("/alert-rules/{rule_id}", status_code=NO_CONTENT)
 async def delete_rule(rule_id: str, user: Admin, session: SessionDep) -> Response:
-    await service.delete_scoped(session, AlertRuleRow, user, rule_id, "alert rule")
+    await delete_scoped(session, AlertRuleRow, user.org_id, rule_id, "alert rule")
     return Response(status_code=NO_CONTENT)
 
 
@@ -107,7 +107,7 @@ async def create_webhook(body: WebhookIn, user: Admin, ctx: CtxDep, session: Ses
 
 @router.delete("/alert-webhooks/{webhook_id}", status_code=NO_CONTENT)
 async def delete_webhook(webhook_id: str, user: Admin, session: SessionDep) -> Response:
-    await service.delete_scoped(session, AlertWebhookRow, user, webhook_id, "webhook")
+    await delete_scoped(session, AlertWebhookRow, user.org_id, webhook_id, "webhook")
     return Response(status_code=NO_CONTENT)
 
 

@@ -100,13 +100,6 @@ async def create_budget(session: AsyncSession, user: Principal, body: BudgetIn) 
     return await budget_view(session, row)
 
 
-async def delete_scoped(session: AsyncSession, model: Any, user: Principal, obj_id: str, what: str) -> None:
-    row = await get_scoped(session, model, user.org_id, obj_id, what)
-    await session.delete(row)
-    await bump_version(session)
-    await session.commit()
-
-
 def rule_view(row: AlertRuleRow) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "kind": row.kind, "threshold": row.threshold,
             "window_minutes": row.window_minutes, "min_requests": row.min_requests, "channels": row.channels,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -47,3 +48,16 @@ async def get_scoped(session: AsyncSession, model: type[T], org_id: str, obj_id:
     if row is None:
         raise NotFound(what)
     return row
+
+
+async def delete_scoped(session: AsyncSession, model: type[T], org_id: str, obj_id: str, what: str,
+                        audit: Callable[[T], None] | None = None) -> None:
+    """Delete one of the org's objects (404 if it is not theirs), bump the config version, commit.
+
+    `audit` adds the audit event for the row, so it commits with the change it describes."""
+    row = await get_scoped(session, model, org_id, obj_id, what)
+    await session.delete(row)
+    await bump_version(session)
+    if audit is not None:
+        audit(row)
+    await session.commit()

@@ -12,7 +12,7 @@ from bonito.control.errors import Conflict, NotFound
 from bonito.control.schemas.catalog import ModelIn, ModelPatch
 from bonito.control.schemas.common import ID_RE
 from bonito.control.services import audit
-from bonito.control.services.common import bump_version, get_scoped, new_id, now
+from bonito.control.services.common import bump_version, delete_scoped, get_scoped, new_id, now
 from bonito.store.catalog import ModelRow, ProviderRow, RoutingPolicyRow
 
 
@@ -87,9 +87,5 @@ async def get(session: AsyncSession, p: Principal, model_id: str) -> dict[str, A
 
 
 async def delete(session: AsyncSession, p: Principal, model_id: str) -> None:
-    row = await get_scoped(session, ModelRow, p.org_id, model_id, "model")
-    await session.delete(row)
-    await bump_version(session)
-    audit.record(session, "model.delete", actor=p, target_type="model", target_id=model_id,
-                 details={"name": row.name})
-    await session.commit()
+    await delete_scoped(session, ModelRow, p.org_id, model_id, "model", lambda row: audit.record(
+        session, "model.delete", actor=p, target_type="model", target_id=model_id, details={"name": row.name}))

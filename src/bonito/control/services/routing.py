@@ -16,7 +16,7 @@ from bonito.control.errors import Conflict, Invalid, NotFound
 from bonito.control.schemas.routing import RoutingPolicyIn
 from bonito.control.security import hash_token
 from bonito.control.services import audit
-from bonito.control.services.common import bump_version, get_scoped, new_id, now
+from bonito.control.services.common import bump_version, delete_scoped, get_scoped, new_id, now
 from bonito.control.services.keys import new_key
 from bonito.control.snapshot import org_view
 from bonito.gateway.errors import GatewayError
@@ -90,12 +90,9 @@ async def get(session: AsyncSession, p: Principal, policy_id: str) -> dict[str, 
 
 
 async def delete(session: AsyncSession, p: Principal, policy_id: str) -> None:
-    row = await get_scoped(session, RoutingPolicyRow, p.org_id, policy_id, "routing policy")
-    await session.delete(row)
-    await bump_version(session)
-    audit.record(session, "routing_policy.delete", actor=p, target_type="routing_policy", target_id=policy_id,
-                 details={"name": row.name})
-    await session.commit()
+    await delete_scoped(session, RoutingPolicyRow, p.org_id, policy_id, "routing policy", lambda row: audit.record(
+        session, "routing_policy.delete", actor=p, target_type="routing_policy", target_id=policy_id,
+        details={"name": row.name}))
 
 
 async def dry_run(ctx: ControlContext, session: AsyncSession, p: Principal, policy_id: str,

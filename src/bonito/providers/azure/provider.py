@@ -20,7 +20,7 @@ from bonito.config.schema import AzureProviderConfig
 from bonito.providers.azure.auth import EntraToken
 from bonito.providers.azure.errors import error_from_azure
 from bonito.providers.base import Call, ModelInfo, UpstreamError, ValidationResult
-from bonito.providers.transport import HttpTransport, iter_sse_data, json_or_none
+from bonito.providers.transport import HttpTransport, iter_sse_data, json_object, json_or_none
 
 _OPERATIONS = {"chat": "chat/completions", "completions": "completions", "embeddings": "embeddings"}
 # The data-plane deployments listing only exists in this older api-version.
@@ -83,10 +83,7 @@ class AzureProvider:
         )
         if status >= 400:
             raise error_from_azure(status, headers, body)
-        parsed = json_or_none(body)
-        if not isinstance(parsed, dict):
-            raise UpstreamError(502, "upstream answered with a body that is not JSON", kind="protocol")
-        return parsed
+        return json_object(body)
 
     async def stream(self, call: Call) -> AsyncIterator[dict[str, Any]]:
         """Chat or completion chunks as Azure sends them, minus its choices-less prompt-filter chunk.
