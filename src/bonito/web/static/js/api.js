@@ -130,12 +130,14 @@ export async function authenticate(path, body) {
   store(await resp.json());
 }
 
-export async function logout() {
+/** Ends the session now; the server-side revocation goes out in the background (keepalive). */
+export function logout() {
   const token = sessionStorage.getItem(REFRESH_KEY);
   clearSession();
   if (token) {
-    await fetch("/api/auth/logout", {
+    fetch("/api/auth/logout", {
       method: "POST",
+      keepalive: true,
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ refresh_token: token }),
     }).catch(() => {});

@@ -104,8 +104,8 @@ window.addEventListener("popstate", () => {
   render();
 });
 
-document.getElementById("logout").addEventListener("click", async () => {
-  await logout();
+document.getElementById("logout").addEventListener("click", () => {
+  logout();
   document.getElementById("whoami").textContent = "";
   focusOnRender = true;
   navigate("/login", { replace: true });
