@@ -74,8 +74,13 @@ def test_four_quarter_dollar_calls_spend_exactly_the_one_dollar_budget(server: B
                                                                        fake: FakeOpenAI) -> None:
     for i in range(4):
         assert _chat(server, BUDGET_KEY, **({"stream": True} if i % 2 else {})).status_code == 200
-    err = _refusal(_chat(server, BUDGET_KEY))
+    refused = _chat(server, BUDGET_KEY)
+    err = _refusal(refused)
     assert err["code"] == "budget_exceeded"
+    # like every 429, it says where the key's request window stands (four calls served of 1,000)
+    assert refused.headers["x-ratelimit-limit-requests"] == "1000"
+    assert 994 <= int(refused.headers["x-ratelimit-remaining-requests"]) <= 996
+    assert refused.headers["x-ratelimit-reset-requests"]
     assert _refusal(_chat(server, BUDGET_KEY, stream=True))["code"] == "budget_exceeded"
 
 

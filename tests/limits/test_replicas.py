@@ -82,6 +82,9 @@ def test_budget_spent_across_replicas_refuses_with_budget_exceeded(replicas: lis
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "budget_exceeded"
         assert int(refused.headers["retry-after"]) >= 1
+        # the shared request window reports the four served calls; refusals take nothing from it
+        assert refused.headers["x-ratelimit-limit-requests"] == "1000"
+        assert refused.headers["x-ratelimit-remaining-requests"] == "996"
 
 
 def test_ready_names_redis(replicas: list[BonitoServer]) -> None:

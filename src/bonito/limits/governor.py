@@ -129,7 +129,8 @@ def refusal(plan: LimitPlan, verdict: Verdict) -> LimitExceeded:
         return LimitExceeded(
             429, f"Budget exceeded: {whose} has spent its {b.period} budget of "
                  f"${b.cap_pico / 10**12:g}. It resets at the next UTC period boundary.",
-            "insufficient_quota", "budget_exceeded", [(b"retry-after", str(wait).encode())])
+            "insufficient_quota", "budget_exceeded",
+            [(b"retry-after", str(wait).encode()), *window_headers(verdict.windows)])
     assert verdict.refused_window is not None
     w = plan.windows[verdict.refused_window]
     state = verdict.windows[verdict.refused_window]

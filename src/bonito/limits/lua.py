@@ -10,7 +10,7 @@ from __future__ import annotations
 # ARGV: now_ms, nw, nb, span_s; per window: limit, charge; per budget: cap|'', throttle_at|'',
 #       throttle_limit, throttle_window (1-based, 0 = none).
 # Answers {0 admitted | 1 window full | 2 budget spent, index, (limit, used, reset_ms) per window,
-#          spend per budget}.
+#          spend per budget}; a refusal charges nothing.
 ADMIT = """
 local now_ms = tonumber(ARGV[1])
 local nw, nb, span = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -37,12 +37,6 @@ for j = 1, nb do
     end
   end
 end
-if spent > 0 then
-  out = {2, spent}
-  for i = 1, nw do out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = 0 end
-  for j = 1, nb do out[#out + 1] = spends[j] end
-  return out
-end
 local used, resets, refused = {}, {}, 0
 for i = 1, nw do
   local h = redis.call('HGETALL', KEYS[i])
@@ -61,7 +55,7 @@ for i = 1, nw do
   resets[i] = ((oldest or now_s) + span) * 1000 - now_ms
   if refused == 0 and total >= limits[i] then refused = i end
 end
-if refused == 0 then
+if refused == 0 and spent == 0 then  -- a spent budget refuses; the windows then only report
   for i = 1, nw do
     local charge = tonumber(ARGV[4 + 2 * i])
     if charge > 0 then
@@ -71,7 +65,11 @@ if refused == 0 then
     end
   end
 end
-out = {refused > 0 and 1 or 0, refused}
+if spent > 0 then
+  out = {2, spent}
+else
+  out = {refused > 0 and 1 or 0, refused}
+end
 for i = 1, nw do
   out[#out + 1] = limits[i]; out[#out + 1] = used[i]; out[#out + 1] = resets[i]
 end

@@ -72,7 +72,7 @@ class RedisBackend:
             states.append(WindowState(w.kind, w.scope, limit, used, max(0.001, reset_ms / 1000)))
         spend = tuple(int(x) for x in raw[2 + 3 * len(plan.windows):])
         if status == 2:
-            return Verdict((), spend, refused_budget=index - 1)
+            return Verdict(tuple(states), spend, refused_budget=index - 1)
         return Verdict(tuple(states), spend, refused_window=index - 1 if status == 1 else None)
 
     async def settle(self, plan: LimitPlan, tokens: int, cost_pico: int, now: float) -> tuple[int, ...]:

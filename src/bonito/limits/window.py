@@ -47,8 +47,6 @@ def effective_limits(plan: LimitPlan, spend: Sequence[int]) -> tuple[list[int], 
 def admit(plan: LimitPlan, windows: Sequence[Buckets], spend: Sequence[int]) -> Verdict:
     """Check every hard budget and window; charge the windows only when all pass."""
     limits, spent = effective_limits(plan, spend)
-    if spent is not None:
-        return Verdict((), tuple(spend), refused_budget=spent)
     now_s = int(plan.now)
     states: list[WindowState] = []
     refused: int | None = None
@@ -57,6 +55,8 @@ def admit(plan: LimitPlan, windows: Sequence[Buckets], spend: Sequence[int]) -> 
         states.append(WindowState(w.kind, w.scope, limits[i], used, reset_s(oldest, plan.now)))
         if refused is None and used >= limits[i]:
             refused = i
+    if spent is not None:  # the windows only report where they stand
+        return Verdict(tuple(states), tuple(spend), refused_budget=spent)
     if refused is not None:
         return Verdict(tuple(states), tuple(spend), refused_window=refused)
     charged = []
