@@ -1,4 +1,5 @@
-"""Circuit breakers through the real server: open after consecutive failures, half-open probe, close."""
+"""Circuit breakers through the real server: open after consecutive failures or at an error rate,
+half-open probe, close."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ ROUTES = """\
     targets: [{model: a-model}, {model: b-model}]
     retries: {max_attempts: 3}
     circuit_breaker: {failure_threshold: 2, cooldown_s: 30}
+  br-rate:
+    targets: [{model: a-model}, {model: b-model}]
+    retries: {max_attempts: 1}
+    circuit_breaker: {failure_threshold: 3, cooldown_s: 30, error_rate: 0.5, window_s: 60, min_requests: 6}
+  br-no-rate:
+    targets: [{model: a-model}, {model: b-model}]
+    retries: {max_attempts: 1}
+    circuit_breaker: {failure_threshold: 3, cooldown_s: 30}
 """
 
 
@@ -84,3 +93,21 @@ def test_retries_stop_once_the_breaker_opens(server: BonitoServer, up: Upstreams
     # threshold 2 < max_attempts 3: the third call would go to an open breaker, so b answers
     assert _served(server, "br-retry") == (200, "b-model", "3")
     assert len(up.a.requests) == 2
+
+
+def test_a_target_failing_every_other_call_is_skipped_once_the_error_rate_trips(
+        server: BonitoServer, up: Upstreams) -> None:
+    up.a.fail_next(*[Fault(), Fault(503)] * 3)
+    served = [_served(server, "br-rate") for _ in range(6)]
+    assert served == [(200, "a-model", "1"), (200, "b-model", "2")] * 3  # the 6th call: 3 of 6 failed
+    assert [_served(server, "br-rate") for _ in range(4)] == [(200, "b-model", "1")] * 4  # a skipped
+    assert len(up.a.requests) == 6
+
+
+def test_without_error_rate_alternating_failures_never_open_the_breaker(
+        server: BonitoServer, up: Upstreams) -> None:
+    up.a.fail_next(*[Fault(), Fault(503)] * 6)
+    served = [_served(server, "br-no-rate") for _ in range(12)]
+    assert served == [(200, "a-model", "1"), (200, "b-model", "2")] * 6  # never 3 failures in a row
+    assert _served(server, "br-no-rate") == (200, "a-model", "1")
+    assert len(up.a.requests) == 13

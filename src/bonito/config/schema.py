@@ -140,6 +140,11 @@ class RetryConfig(_Strict):
 class BreakerConfig(_Strict):
     failure_threshold: int = Field(default=5, ge=1)
     cooldown_s: float = Field(default=30.0, gt=0)
+    # Optional second rule: open when this share of the calls in the last window_s failed
+    # (once at least min_requests calls are in it). None: consecutive failures only.
+    error_rate: float | None = Field(default=None, gt=0, le=1)
+    window_s: float = Field(default=60.0, gt=0, le=86_400)
+    min_requests: int = Field(default=20, ge=1)
 
 
 class RouteTarget(_Strict):

@@ -1,11 +1,14 @@
 """Circuit breakers per route target, kept in-process.
 
 closed ──(failure_threshold consecutive transient failures)──► open
+closed ──(with error_rate: a failure leaves ≥ error_rate of the calls in the last
+          window_s failed, and ≥ min_requests calls are in it)──► open
 open ──(cooldown_s passed; the next request that would use it)──► half-open: one probe
 probe succeeds ──► closed · probe fails ──► open for another cooldown_s
 
 A client-caused answer (4xx) counts as the upstream working. A call that was
-cancelled (the client went away) says nothing about the upstream.
+cancelled (the client went away) says nothing about the upstream. The window
+starts empty whenever the breaker opens or closes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bonito.config.schema import BreakerConfig
+from bonito.reliability.window import ErrorWindow
 
 Verdict = Literal["closed", "probe", "open"]  # what `acquire` allows: call, call as the probe, skip
 Result = Literal["ok", "failure", "cancelled"]
@@ -50,6 +54,8 @@ class CircuitBreaker:
     failures: int = 0
     open_until: float = 0.0  # 0 = closed; else the clock reading when the cooldown ends
     probe_until: float = 0.0  # while > now, a half-open probe is in flight
+    window: ErrorWindow | None = None  # calls and failures, only when the route sets error_rate
+    opened_by_rate: bool = False  # the last opening came from the error-rate rule
 
     def state(self, now: float) -> State:
         if not self.open_until:
@@ -72,13 +78,38 @@ class CircuitBreaker:
         if self.open_until and not probe:
             return False  # a call that began before the breaker opened: only the probe decides
         if result == "ok":
+            if probe:
+                self.clear_window()  # closing: start counting afresh
+            elif cfg.error_rate is not None:
+                self._window(cfg).add(now, failed=False)
             self.failures, self.open_until, self.probe_until = 0, 0.0, 0.0
             return True
         self.failures += 1
         if probe or self.failures >= cfg.failure_threshold:
-            self.failures, self.open_until, self.probe_until = 0, now + cfg.cooldown_s, 0.0
+            self._open(now, cfg, by_rate=False)
             return False
+        if cfg.error_rate is not None:
+            window = self._window(cfg)
+            window.add(now, failed=True)
+            if window.trips(now, cfg.error_rate, cfg.min_requests):
+                self._open(now, cfg, by_rate=True)
+                return False
         return True
+
+    def clear_window(self) -> None:
+        if self.window is not None:
+            self.window.clear()
+
+    def _open(self, now: float, cfg: BreakerConfig, by_rate: bool) -> None:
+        self.failures, self.open_until, self.probe_until = 0, now + cfg.cooldown_s, 0.0
+        self.opened_by_rate = by_rate
+        self.clear_window()
+
+    def _window(self, cfg: BreakerConfig) -> ErrorWindow:
+        w = self.window
+        if w is None or w.window_s != cfg.window_s:  # first use, or the route's window changed
+            w = self.window = ErrorWindow(cfg.window_s)
+        return w
 
 
 class LocalBreakers:
@@ -102,8 +133,8 @@ class LocalBreakers:
         return "closed" if b is None else b.acquire(self._clock())
 
     def record(self, key: str, cfg: BreakerConfig, result: Result, probe: bool) -> bool:
-        if result == "ok" and not probe and key not in self._breakers:
-            return True  # the common case allocates nothing
+        if result == "ok" and not probe and cfg.error_rate is None and key not in self._breakers:
+            return True  # the common case allocates nothing (with error_rate, successes are counted)
         return self._get(key).record(self._clock(), cfg, result, probe)
 
     def state(self, key: str, cfg: BreakerConfig) -> State:

@@ -6,6 +6,12 @@ when a call fails or a breaker changes state (atomic Lua scripts), asked when
 a cooldown has passed (so exactly one process sends the half-open probe), and
 read every `refresh_s` in the background for breakers other processes moved.
 If Redis is unreachable the mirror alone decides: breakers work per process.
+
+The error-rate rule (`error_rate`, `window_s`, `min_requests`) is judged by
+each process over its own calls, a sample of the fleet's traffic: counting
+every success in Redis would put a write on every request. When a process's
+window trips, it writes the opening to Redis (`_FAIL` with its open-now flag),
+so every replica skips the target and the half-open probe is shared as usual.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ local ou = tonumber(redis.call('HGET', KEYS[1], 'open_until') or '0')
 local probe = ARGV[4] == '1'
 if ou > 0 and not probe then return {'0', tostring(ou)} end
 local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-if probe or f >= tonumber(ARGV[2]) then
+if probe or ARGV[6] == '1' or f >= tonumber(ARGV[2]) then
   ou = tonumber(ARGV[1]) + tonumber(ARGV[3])
   redis.call('HSET', KEYS[1], 'failures', 0, 'open_until', tostring(ou), 'probe_until', 0)
   f = 0
@@ -95,18 +101,21 @@ class RedisBreakers:
         except Exception as exc:
             log.debug("redis breaker probe failed (%s); deciding locally", type(exc).__name__)
             return b.acquire(now)
-        if verdict == "closed":
+        if verdict == "closed":  # another process's probe closed it
             b.failures, b.open_until, b.probe_until = 0, 0.0, 0.0
+            b.clear_window()
         elif verdict == "probe":
             b.probe_until = now + PROBE_LEASE_S
         return verdict  # type: ignore[no-any-return]
 
     def record(self, key: str, cfg: BreakerConfig, result: Result, probe: bool) -> bool:
         b = self._get(key)
-        dirty = bool(b.failures or b.open_until or probe)
+        was_open = bool(b.open_until)
+        dirty = bool(b.failures or was_open or probe)
         allowed = b.record(time.time(), cfg, result, probe)
         if result == "failure":
-            self._spawn(self._write_failure(key, cfg, probe))
+            rate_tripped = not allowed and not was_open and b.opened_by_rate  # this failure opened it
+            self._spawn(self._write_failure(key, cfg, probe, rate_tripped))
         elif result == "ok" and dirty:
             self._spawn(self._write(_OK, key, "1" if probe else "0"))
         elif result == "cancelled" and probe:
@@ -122,11 +131,11 @@ class RedisBreakers:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _write_failure(self, key: str, cfg: BreakerConfig, probe: bool) -> None:
+    async def _write_failure(self, key: str, cfg: BreakerConfig, probe: bool, open_now: bool) -> None:
         try:
             failures, open_until = await self.client.eval(
                 _FAIL, 1, _PREFIX + key, time.time(), cfg.failure_threshold, cfg.cooldown_s,
-                "1" if probe else "0", _ttl(cfg))
+                "1" if probe else "0", _ttl(cfg), "1" if open_now else "0")
         except Exception as exc:
             log.debug("redis breaker write failed (%s)", type(exc).__name__)
             return
@@ -138,6 +147,8 @@ class RedisBreakers:
 
     def _apply(self, key: str, failures: int, open_until: float, probe_until: float | None) -> None:
         b = self._get(key)
+        if bool(b.open_until) != bool(open_until):
+            b.clear_window()  # opened or closed elsewhere: count afresh, as for a local change
         b.failures, b.open_until = failures, open_until
         if probe_until is not None:
             b.probe_until = probe_until
