@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.control.helpers import Api, chat, eventually
-from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.openai_upstream import FakeOpenAI, Fault
 from tests.support.server import BonitoServer
 
 
@@ -66,3 +67,53 @@ def test_deleting_a_policy_stops_its_key(api: Api, full_server: BonitoServer, fa
     eventually(lambda: chat(full_server.url, "rt-my-own-route-key-123").status_code == 401, within_s=2.0)
     assert httpx.get(f"{full_server.url}/v1/models",
                      headers={"authorization": f"Bearer {org.key['key']}"}).json()["data"][0]["id"] == "gpt-4o-mini"
+
+
+def test_the_breaker_error_rate_is_stored_returned_and_dry_run_planned(api: Api, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    r = api.post("/api/routing-policies", org.admin, {
+        "name": "rated", "targets": [{"model": "gpt-4o-mini"}],
+        "circuit_breaker": {"error_rate": 0.5, "window_s": 30, "min_requests": 10}})
+    assert r.status_code == 201, r.text
+    rated = {"failure_threshold": 5, "cooldown_s": 30.0, "error_rate": 0.5, "window_s": 30.0, "min_requests": 10}
+    assert r.json()["circuit_breaker"] == rated
+    plain = api.post("/api/routing-policies", org.admin, {"name": "plain", "targets": [{"model": "gpt-4o-mini"}]})
+    assert plain.status_code == 201, plain.text
+    defaults = {"failure_threshold": 5, "cooldown_s": 30.0, "error_rate": None, "window_s": 60.0, "min_requests": 20}
+    assert plain.json()["circuit_breaker"] == defaults
+    listed = {p["name"]: p["circuit_breaker"] for p in api.get("/api/routing-policies", org.admin).json()}
+    assert listed == {"rated": rated, "plain": defaults}
+    assert api.get(f"/api/routing-policies/{r.json()['id']}", org.admin).json()["circuit_breaker"] == rated
+    for policy, breaker in ((r.json(), rated), (plain.json(), defaults)):
+        plan = api.post(f"/api/routing-policies/{policy['id']}/test", org.admin)
+        assert plan.status_code == 200, plan.text
+        assert plan.json()["circuit_breaker"] == breaker
+
+
+@pytest.mark.parametrize("field,value", [("error_rate", 1.5), ("error_rate", 0), ("error_rate", "often"),
+                                         ("window_s", 0), ("min_requests", 0)])
+def test_bad_breaker_settings_get_422_naming_the_field(api: Api, fake: FakeOpenAI, field: str,
+                                                       value: object) -> None:
+    org = api.org_with_key(fake.url)
+    r = api.post("/api/routing-policies", org.admin, {
+        "name": "bad", "targets": [{"model": "gpt-4o-mini"}], "circuit_breaker": {"error_rate": 0.5, field: value}})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "circuit_breaker", field]
+    assert api.get("/api/routing-policies", org.admin).json() == []
+
+
+def test_a_policy_with_an_error_rate_skips_a_target_failing_every_other_call(
+        api: Api, full_server: BonitoServer, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    r = api.post("/api/routing-policies", org.admin, {
+        "name": "flaky", "targets": [{"model": "gpt-4o-mini"}], "retries": {"max_attempts": 1},
+        "circuit_breaker": {"failure_threshold": 100, "error_rate": 0.5, "min_requests": 4}})
+    assert r.status_code == 201, r.text
+    eventually(lambda: chat(full_server.url, org.key["key"], "flaky").status_code == 200, within_s=2.0)
+    fake.fail_next(Fault(503), Fault(), Fault(503))
+    # with the one success above: 2 of 4 calls failed, never two in a row, and the breaker opens
+    assert [chat(full_server.url, org.key["key"], "flaky").status_code for _ in range(3)] == [502, 200, 502]
+    calls = len(fake.requests)
+    skipped = chat(full_server.url, org.key["key"], "flaky")
+    assert (skipped.status_code, skipped.headers["x-bonito-attempts"]) == (503, "0")
+    assert len(fake.requests) == calls

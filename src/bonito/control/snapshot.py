@@ -149,7 +149,9 @@ class DatabaseSource:
                 name=r.name, strategy=r.strategy, targets=tuple(t for t, _ in targets),
                 weights=tuple(w for _, w in targets), retries=RetryConfig(max_attempts=r.retries),
                 timeout_s=r.timeout_s,
-                breaker=BreakerConfig(failure_threshold=r.breaker_failures, cooldown_s=r.breaker_cooldown_s),
+                breaker=BreakerConfig(failure_threshold=r.breaker_failures, cooldown_s=r.breaker_cooldown_s,
+                                      error_rate=r.breaker_error_rate, window_s=r.breaker_window_s,
+                                      min_requests=r.breaker_min_requests),
                 org_id=r.org_id, id=r.id)
             if r.key_hash:
                 keys[r.key_hash] = KeyEntry(id=r.id, name=f"route:{r.name}", org_id=r.org_id, key_hash=r.key_hash,

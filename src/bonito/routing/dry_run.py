@@ -53,7 +53,6 @@ def dry_run(router: Router, snap: Snapshot, route: RouteEntry | str, body: Mappi
         "targets": targets, "first_target": first,
         "max_attempts_per_target": plan.max_attempts, "timeout_s": plan.timeout_s,
         "attempt_timeout_s": plan.attempt_timeout_s,
-        "circuit_breaker": None if breaker is None else {"failure_threshold": breaker.failure_threshold,
-                                                         "cooldown_s": breaker.cooldown_s},
+        "circuit_breaker": None if breaker is None else breaker.model_dump(),
         "explain": plan.explain(),
     }

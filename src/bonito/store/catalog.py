@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -99,6 +100,9 @@ class RoutingPolicyRow(Base):
     timeout_s: Mapped[float] = mapped_column(Float, default=30.0)
     breaker_failures: Mapped[int] = mapped_column(Integer, default=5)
     breaker_cooldown_s: Mapped[float] = mapped_column(Float, default=30.0)
+    breaker_error_rate: Mapped[float | None] = mapped_column(Float)  # None: consecutive failures only
+    breaker_window_s: Mapped[float] = mapped_column(Float, default=60.0, server_default=text("60"))
+    breaker_min_requests: Mapped[int] = mapped_column(Integer, default=20, server_default=text("20"))
     key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str | None] = mapped_column(String(16))
     key_last4: Mapped[str | None] = mapped_column(String(4))

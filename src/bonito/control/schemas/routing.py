@@ -25,6 +25,18 @@ class RetriesIn(ApiModel):
 class BreakerIn(ApiModel):
     failure_threshold: Annotated[int, Field(ge=1, le=10_000)] = 5
     cooldown_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
+    error_rate: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        default=None, description="also open when this share of the calls in the last window_s failed; null: off")
+    window_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    min_requests: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+
+
+class BreakerOut(OutModel):
+    failure_threshold: int
+    cooldown_s: float
+    error_rate: float | None
+    window_s: float
+    min_requests: int
 
 
 class RoutingPolicyIn(ApiModel):
@@ -46,7 +58,7 @@ class RoutingPolicyOut(OutModel):
     targets: list[dict[str, Any]]
     retries: dict[str, int]
     timeout_s: float
-    circuit_breaker: dict[str, float]
+    circuit_breaker: BreakerOut
     key_prefix: str | None
     key_last4: str | None
     created_at: datetime

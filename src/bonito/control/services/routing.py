@@ -28,7 +28,9 @@ log = logging.getLogger("bonito.control")
 def as_dict(row: RoutingPolicyRow) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "strategy": row.strategy, "targets": row.targets,
             "retries": {"max_attempts": row.retries}, "timeout_s": row.timeout_s,
-            "circuit_breaker": {"failure_threshold": row.breaker_failures, "cooldown_s": row.breaker_cooldown_s},
+            "circuit_breaker": {"failure_threshold": row.breaker_failures, "cooldown_s": row.breaker_cooldown_s,
+                                "error_rate": row.breaker_error_rate, "window_s": row.breaker_window_s,
+                                "min_requests": row.breaker_min_requests},
             "key_prefix": row.key_prefix, "key_last4": row.key_last4, "created_at": row.created_at,
             "updated_at": row.updated_at}
 
@@ -68,7 +70,9 @@ async def create(session: AsyncSession, p: Principal, body: RoutingPolicyIn) -> 
         id=new_id("rte"), org_id=p.org_id, name=body.name, strategy=body.strategy,
         targets=[t.model_dump(exclude_none=True) for t in body.targets], retries=body.retries.max_attempts,
         timeout_s=body.timeout_s, breaker_failures=body.circuit_breaker.failure_threshold,
-        breaker_cooldown_s=body.circuit_breaker.cooldown_s, key_hash=key_hash,
+        breaker_cooldown_s=body.circuit_breaker.cooldown_s, breaker_error_rate=body.circuit_breaker.error_rate,
+        breaker_window_s=body.circuit_breaker.window_s, breaker_min_requests=body.circuit_breaker.min_requests,
+        key_hash=key_hash,
         key_prefix=plaintext[:7] if plaintext else None, key_last4=plaintext[-4:] if plaintext else None,
         created_at=now(), updated_at=now())
     session.add(row)
