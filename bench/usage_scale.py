@@ -32,13 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 
 from bonito.control.services import usage as svc  # noqa: E402
-from bonito.store import usage as store_usage  # noqa: E402
 from bonito.store.db import make_engine, migrate  # noqa: E402
+from bonito.store.rollup import uninstall_rollups  # noqa: E402
 from bonito.store.usage import insert_usage  # noqa: E402
 from bonito.usage.record import UsageRecord  # noqa: E402
 
 ORG = "org_big"
-uninstall = getattr(store_usage, "uninstall_usage_hourly", None)
 
 _GEN = """
 INSERT INTO usage_records (id, request_id, org_id, key_id, key_name, model_requested, model_used, provider,
@@ -85,10 +84,9 @@ async def generate(engine: AsyncEngine, rows: int, other: int, end: datetime) ->
         for _, ddl in idx:
             await conn.execute(text(ddl))
         print(f"  indexes rebuilt in {time.perf_counter() - t:.1f}s")
-        if await conn.scalar(text("SELECT to_regclass('usage_hourly') IS NOT NULL")):
-            # filled by the trigger on usage_records during the INSERTs above
-            n = await conn.scalar(text("SELECT count(*) FROM usage_hourly"))
-            print(f"  usage_hourly (kept by the insert trigger): {n:,} rows")
+        for rollup in ("usage_hourly", "usage_daily"):  # filled by the trigger during the INSERTs above
+            n = await conn.scalar(text(f"SELECT count(*) FROM {rollup}"))
+            print(f"  {rollup} (kept by the insert trigger): {n:,} rows")
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         t = time.perf_counter()
@@ -96,7 +94,7 @@ async def generate(engine: AsyncEngine, rows: int, other: int, end: datetime) ->
         print(f"  VACUUM ANALYZE in {time.perf_counter() - t:.1f}s")
         for name, size in (await conn.execute(text(
                 "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
-                "WHERE relname IN ('usage_records', 'usage_hourly')"))).all():
+                "WHERE relname IN ('usage_records', 'usage_hourly', 'usage_daily')"))).all():
             print(f"  {name}: {size} (with indexes)")
 
 
@@ -196,7 +194,18 @@ async def main() -> None:
     ap.add_argument("--other", type=int, default=1_000_000)
     ap.add_argument("--quiet", action="store_true", help="no full plans, one line per statement")
     ap.add_argument("--keep", action="store_true", help="leave the server running (prints its URL)")
+    ap.add_argument("--url", help="a database kept by --keep: migrate it to head and time the queries again")
     args = ap.parse_args()
+    if args.url:
+        engine = make_engine(args.url, connect_args={"timeout": 30, "command_timeout": 3600})
+        t = time.perf_counter()
+        await migrate(engine)
+        print(f"migrated to head in {time.perf_counter() - t:.1f}s")
+        async with engine.connect() as conn:
+            end = await conn.scalar(text("SELECT max(created_at) FROM usage_records WHERE org_id = :o"), {"o": ORG})
+        await queries(engine, end.replace(second=0, microsecond=0) + timedelta(minutes=1), not args.quiet)
+        await engine.dispose()
+        return
     pg = PostgresServer.start_new()
     try:
         url = pg.create_database("usage_scale")
@@ -215,9 +224,9 @@ async def main() -> None:
                 lite = make_engine(f"sqlite+aiosqlite:///{tmp}/w.db")
                 for e, name in ((fresh, "postgresql"), (lite, "sqlite")):
                     await migrate(e)
-                    if not trigger and uninstall is not None:
+                    if not trigger:
                         async with e.begin() as conn:
-                            await conn.run_sync(uninstall)
+                            await conn.run_sync(uninstall_rollups)
                     await writer(e, f"{name} {'with' if trigger else 'without'} trigger")
                 await lite.dispose()
             await fresh.dispose()

@@ -15,14 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bonito.control.services import usage as svc
 from bonito.store.db import make_engine, migrate
-from bonito.store.usage import insert_usage, rebuild_usage_hourly, usage_hourly, usage_hourly_latency
+from bonito.store.rollup import (
+    rebuild_rollups,
+    usage_daily,
+    usage_daily_latency,
+    usage_hourly,
+    usage_hourly_latency,
+)
+from bonito.store.usage import insert_usage
 from bonito.usage.record import UsageRecord
 
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 H = usage_hourly.c
 
 
-def _records(n: int, seed: int = 7) -> list[UsageRecord]:
+def _records(n: int, seed: int = 7, hours: int = 30) -> list[UsageRecord]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
@@ -35,7 +42,7 @@ def _records(n: int, seed: int = 7) -> list[UsageRecord]:
             prompt_tokens=rng.randrange(500), completion_tokens=rng.randrange(300),
             cost_usd=Decimal(rng.randrange(10**9)) / 10**12, latency_ms=round(rng.lognormvariate(5, 1.2), 3),
             status=status, attempts=rng.choice([1, 1, 1, 2]), stream=rng.random() < 0.4,
-            created_at=T0 + timedelta(seconds=rng.randrange(30 * 3600))))
+            created_at=T0 + timedelta(seconds=rng.randrange(hours * 3600))))
     return out
 
 
@@ -69,11 +76,24 @@ async def test_replays_never_double_count_and_the_trigger_matches_a_rebuild(data
         async with engine.connect() as conn:
             before = sorted(repr(tuple(r)) for r in (await conn.execute(joined)).all())
         async with engine.begin() as conn:
-            await rebuild_usage_hourly(conn)
+            await rebuild_rollups(conn)
         async with engine.connect() as conn:
             after = sorted(repr(tuple(r)) for r in (await conn.execute(joined)).all())
             n_hourly = (await conn.execute(select(func.count()).select_from(usage_hourly))).scalar_one()
         assert before == after and len(before) == n_hourly
+        if engine.dialect.name == "postgresql":  # the daily tier: same totals, and the trigger equals a rebuild
+            d, dl = usage_daily.c, usage_daily_latency.c
+            async with engine.connect() as conn:
+                daily = (await conn.execute(select(func.sum(d.requests), func.sum(d.cost_usd)))).one()
+                assert (int(daily[0]), Decimal(daily[1])) == (400, sum((r.cost_usd for r in records), Decimal(0)))
+                days = select(*[c for t in (usage_daily, usage_daily_latency) for c in t.c]).select_from(
+                    usage_daily.join(usage_daily_latency, (dl.org_id == d.org_id) & (dl.day == d.day) & (
+                        dl.dims == d.dims)))
+                trigger_days = sorted(repr(tuple(r)) for r in (await conn.execute(days)).all())
+            async with engine.begin() as conn:
+                await rebuild_rollups(conn)
+            async with engine.connect() as conn:
+                assert sorted(repr(tuple(r)) for r in (await conn.execute(days)).all()) == trigger_days
         # a writer other than insert_usage (plain SQL) is counted too
         async with engine.begin() as conn:
             await conn.execute(text(
@@ -150,16 +170,27 @@ WINDOWS = [
 ]
 
 
+# over several days: on PostgreSQL whole days come from the daily tier, the hours around them from the hourly one
+DAY_WINDOWS = [
+    (T0 + timedelta(hours=5, minutes=17, seconds=3), T0 + timedelta(days=3, hours=20, minutes=33)),
+    (T0 + timedelta(days=1), T0 + timedelta(days=4)),  # whole days only
+    (T0 + timedelta(hours=23), T0 + timedelta(days=2, hours=1)),  # one whole day and an hour each side
+    (T0 + timedelta(hours=30, minutes=1), T0 + timedelta(days=3, hours=2, minutes=59)),
+    (T0 - timedelta(days=3), None),  # open end
+]
+
+
 @pytest.mark.parametrize("exact", [True, False], ids=["exact-percentiles", "histogram-percentiles"])
-async def test_usage_answers_equal_sums_over_the_raw_rows(database_url: str, exact: bool,
+@pytest.mark.parametrize("span", ["hours", "days"])
+async def test_usage_answers_equal_sums_over_the_raw_rows(database_url: str, exact: bool, span: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     if not exact:
         monkeypatch.setattr(svc, "EXACT_PERCENTILES_MAX", 0)
-    records = _records(600, seed=3)
+    records = _records(600, seed=3) if span == "hours" else _records(900, seed=5, hours=5 * 24)
     engine = await _engine(database_url, records)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
-        for start, end in WINDOWS:
+        for start, end in WINDOWS if span == "hours" else DAY_WINDOWS:
             for extra in ({}, {"key_id": "k1"}, {"model": "alias"}, {"provider": "p2", "status": "error"},
                           {"status": "5xx"}):
                 f = svc.Filters("org_a", start, end, **extra)

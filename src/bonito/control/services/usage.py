@@ -1,15 +1,17 @@
 """Usage, logs and analytics over `usage_records`, always scoped by org and a time window.
 
-Aggregates (totals, series, breakdowns) read the hourly rollup `usage_hourly` for the
-whole UTC hours of the window and `usage_records` only for the partial hours at its
-edges (indexes lead with org_id, created_at), then add the two: requests, tokens,
-cost, errors, retries and streams are exact. Latency percentiles are nearest-rank and
+Aggregates (totals, series, breakdowns) read the rollups for the window's whole
+periods and `usage_records` only for the partial hours at its edges (indexes lead
+with org_id, created_at), then add them up: requests, tokens, cost, errors, retries
+and streams are exact. On PostgreSQL whole UTC days come from `usage_daily` and the
+hours around them from `usage_hourly` (an hourly series reads hours only); on SQLite
+everything whole comes from `usage_hourly`. Latency percentiles are nearest-rank and
 exact (`percentile_disc` on PostgreSQL, an indexed ORDER BY/OFFSET on SQLite) when
 the window spans no whole UTC hour, or holds at most `EXACT_PERCENTILES_MAX` requests
 and has no model/key/provider/status filter (so the raw rows to sort are few and found
-by the (org_id, created_at) index); otherwise they come from the rollup's latency histogram: the middle of the right
-bucket, within 7.5% of the exact value (16 log-spaced buckets a decade, 1 ms..1000 s).
-Logs always read `usage_records`.
+by the (org_id, created_at) index); otherwise they come from the rollups' latency
+histograms: the middle of the right bucket, within 7.5% of the exact value (16
+log-spaced buckets a decade, 1 ms..1000 s). Logs always read `usage_records`.
 """
 
 from __future__ import annotations
@@ -30,22 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bonito.control.errors import Invalid
 from bonito.control.services.common import aware, now
 from bonito.store.catalog import ProviderRow
-from bonito.store.usage import (
-    LAT_BOUNDS,
-    LAT_COLUMNS,
-    UsageRow,
-    lat_value,
-    usage_hourly,
-    usage_hourly_latency,
-)
+from bonito.store.rollup import DAILY, HOURLY, LAT_BOUNDS, LAT_COLUMNS, Tier, lat_value
+from bonito.store.usage import UsageRow
 
 LOG_COLUMNS = ["id", "request_id", "created_at", "model", "model_requested", "model_used", "provider",
                "provider_name", "key_id", "key_name", "endpoint", "stream", "status", "prompt_tokens",
                "completion_tokens", "total_tokens", "cost_usd", "latency_ms", "ttft_ms", "attempts", "route",
                "error", "source"]
 U = UsageRow
-H = usage_hourly.c
-L = usage_hourly_latency.c
+H = HOURLY.counters.c
 EXACT_PERCENTILES_MAX = 100_000
 
 
@@ -72,7 +67,7 @@ class Filters:
         return conds + self.dims(U.__table__.c)
 
     def dims(self, c: Any) -> list[Any]:
-        """The non-time filters on `usage_records` or `usage_hourly` columns (`c`)."""
+        """The non-time filters on `usage_records` or a rollup's columns (`c`)."""
         conds: list[Any] = []
         if self.model:
             conds.append(or_(c.model_used == self.model, c.model_requested == self.model))
@@ -136,64 +131,89 @@ def _stats(count: Any, prompt: Any, completion: Any, cost: Any, errors: Any) -> 
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    """One table to aggregate and its conditions: the rollup's whole hours or the raw edges."""
+    """One table to aggregate and its conditions: a rollup tier's whole periods, or raw rows (tier None)."""
 
-    hourly: bool
+    tier: Tier | None
     where: list[Any]
-    # the histogram's conditions on its own key (org, hour); None: join usage_hourly for its dimension filters
+    # the histogram's conditions on its own key (org, period); None: join the counters for dimension filters
     latency_where: list[Any] | None = None
 
     def agg(self) -> list[Any]:
         """count, prompt tokens, completion tokens, cost, errors."""
-        if self.hourly:
-            return [func.sum(H.requests), func.sum(H.prompt_tokens), func.sum(H.completion_tokens),
-                    func.sum(H.cost_usd), func.sum(case((H.status >= 400, H.requests), else_=0))]
+        if self.tier is not None:
+            c = self.tier.counters.c
+            return [func.sum(c.requests), func.sum(c.prompt_tokens), func.sum(c.completion_tokens),
+                    func.sum(c.cost_usd), func.sum(case((c.status >= 400, c.requests), else_=0))]
         return [func.count(), func.sum(U.prompt_tokens), func.sum(U.completion_tokens), func.sum(U.cost_usd),
                 func.sum(case((U.status >= 400, 1), else_=0))]
 
     def extra(self) -> list[Any]:
         """latency sum, retried, streamed."""
-        if self.hourly:
-            return [func.sum(H.latency_sum), func.sum(H.retried), func.sum(H.streamed)]
+        if self.tier is not None:
+            c = self.tier.counters.c
+            return [func.sum(c.latency_sum), func.sum(c.retried), func.sum(c.streamed)]
         return [func.sum(U.latency_ms), func.sum(case((U.attempts > 1, 1), else_=0)),
                 func.sum(case((U.stream.is_(True), 1), else_=0))]
 
     def col(self, name: str) -> Any:
+        c = U.__table__.c if self.tier is None else self.tier.counters.c
         if name == "model":
-            c = H if self.hourly else U.__table__.c
             return func.coalesce(c.model_used, c.model_requested)
-        return H[name] if self.hourly else U.__table__.c[name]
+        if name == "time":
+            return U.created_at if self.tier is None else c[self.tier.unit]
+        return c[name]
 
 
 def _as_utc(t: datetime | None) -> datetime | None:
     return None if t is None else t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def _sources(f: Filters) -> list[_Source]:
-    """The rollup for the window's whole hours, raw rows for the partial hours at its edges."""
-    start, end = _as_utc(f.start), _as_utc(f.end)  # rollup hours are UTC hours
-    h0 = None if start is None else start.replace(minute=0, second=0, microsecond=0)
-    if start is not None and h0 is not None and h0 < start:
-        h0 += timedelta(hours=1)
-    h1 = None if end is None else end.replace(minute=0, second=0, microsecond=0)
+def _floor(t: datetime, unit: str) -> datetime:
+    t = t.replace(minute=0, second=0, microsecond=0)
+    return t.replace(hour=0) if unit == "day" else t
+
+
+def _ceil(t: datetime, unit: str) -> datetime:
+    f = _floor(t, unit)
+    return f if f == t else f + (timedelta(days=1) if unit == "day" else timedelta(hours=1))
+
+
+def _span(col: Any, lo: datetime | None, hi: datetime | None) -> Any:
+    return and_(*([col >= lo] if lo is not None else []), *([col < hi] if hi is not None else []))
+
+
+def _rolled(f: Filters, tier: Tier, spans: list[tuple[datetime | None, datetime | None]]) -> _Source:
+    c, lat = tier.counters.c, tier.latency.c
+    t = tier.unit
+    where = [c.org_id == f.org_id, or_(*[_span(c[t], lo, hi) for lo, hi in spans]), *f.dims(c)]
+    latency = [lat.org_id == f.org_id, or_(*[_span(lat[t], lo, hi) for lo, hi in spans])]
+    return _Source(tier, where, None if f.dims(c) else latency)
+
+
+def _sources(f: Filters, daily: bool) -> list[_Source]:
+    """Rollups for the window's whole hours (whole days from the daily tier when `daily`), raw rows for the
+    partial hours at its edges."""
+    start, end = _as_utc(f.start), _as_utc(f.end)  # rollup periods are UTC hours and days
+    h0 = None if start is None else _ceil(start, "hour")
+    h1 = None if end is None else _floor(end, "hour")
     if h0 is not None and h1 is not None and h1 <= h0:
-        return [_Source(False, f.where())]
-    hourly = [H.org_id == f.org_id, *f.dims(H)]
-    latency = [L.org_id == f.org_id]
-    if h0 is not None:
-        hourly.append(H.hour >= h0)
-        latency.append(L.hour >= h0)
-    if h1 is not None:
-        hourly.append(H.hour < h1)
-        latency.append(L.hour < h1)
+        return [_Source(None, f.where())]
+    hours: list[tuple[datetime | None, datetime | None]] = [(h0, h1)]
+    out = []
+    if daily and h0 is not None:
+        d0, d1 = _ceil(h0, "day"), _floor(h1 if h1 is not None else now(), "day")  # open end: days before today
+        if d0 < d1:
+            hours = [(lo, hi) for lo, hi in ((h0, d0), (d1, h1)) if hi is None or lo is None or lo < hi]
+            out.append(_rolled(f, DAILY, [(d0, d1)]))
+    if hours:
+        out.insert(0, _rolled(f, HOURLY, hours))
     edges = []
     if start is not None and h0 is not None and start < h0:
         edges.append(and_(U.created_at >= start, U.created_at < h0))
     if end is not None and h1 is not None and h1 < end:
         edges.append(and_(U.created_at >= h1, U.created_at < end))
-    out = [_Source(True, hourly, None if f.dims(H) else latency)]
     if edges:
-        out.append(_Source(False, [U.org_id == f.org_id, or_(*edges), *f.dims(U.__table__.c)]))
+        out.append(_Source(None, [U.org_id == f.org_id, or_(*edges), *f.dims(U.__table__.c)]))
     return out
 
 
@@ -208,7 +228,7 @@ async def _grouped(session: AsyncSession, sources: list[_Source], cols: list[str
     """Per group of `cols` (names, or "model", or "bucket:hour|day"): the `agg()` sums added over the sources."""
     out: dict[tuple[Any, ...], list[Any]] = {}
     for src in sources:
-        keys = [_bucket(session, c.split(":")[1], src.col("hour") if src.hourly else U.created_at)
+        keys = [_bucket(session, c.split(":")[1], src.col("time"))
                 if c.startswith("bucket:") else src.col(c) for c in cols]
         q = select(*keys, *src.agg(), *(src.extra() if extra else [])).where(*src.where)
         if where is not None:
@@ -253,11 +273,12 @@ async def _histogram(session: AsyncSession, sources: list[_Source]) -> list[int]
     """Requests per latency bucket (`LAT_COLUMNS`), added over the sources."""
     hist = [0] * len(LAT_COLUMNS)
     for src in sources:
-        if src.hourly:
-            q = select(*[func.sum(L[c]) for c in LAT_COLUMNS])
+        if src.tier is not None:
+            lat, cnt, t = src.tier.latency.c, src.tier.counters.c, src.tier.unit
+            q = select(*[func.sum(lat[c]) for c in LAT_COLUMNS])
             if src.latency_where is None:
-                q = q.select_from(usage_hourly_latency.join(usage_hourly, and_(
-                    L.org_id == H.org_id, L.hour == H.hour, L.dims == H.dims))).where(*src.where)
+                q = q.select_from(src.tier.latency.join(src.tier.counters, and_(
+                    lat.org_id == cnt.org_id, lat[t] == cnt[t], lat.dims == cnt.dims))).where(*src.where)
             else:
                 q = q.where(*src.latency_where)
             row = (await session.execute(q)).one()
@@ -296,22 +317,24 @@ def _top(groups: dict[tuple[Any, ...], list[Any]], limit: int = 500) -> list[tup
 
 async def _summary(session: AsyncSession, f: Filters, group_by: str) -> tuple[dict[str, Any], list[_Source],
                                                                                tuple[int, int]]:
-    sources = _sources(f)
+    daily = session.get_bind().dialect.name == "postgresql"  # SQLite keeps the hourly tier only
+    sources = _sources(f, daily)
     total = (await _grouped(session, sources, [], extra=True)).get((), [0] * 8)
     totals = _stats(*total[:5])
     n = totals["requests"]
     # exact only where the raw rows to sort are few and cheap to find: the window's (org, created_at) range
     # holds at most EXACT_PERCENTILES_MAX of them (no dimension filter) or spans no whole hour
-    if (n <= EXACT_PERCENTILES_MAX and not f.dims(H)) or not any(s.hourly for s in sources):
+    if (n <= EXACT_PERCENTILES_MAX and not f.dims(H)) or all(s.tier is None for s in sources):
         latency = await _percentiles(session, f.where(), n)
     else:
         latency = _hist_percentiles(await _histogram(session, sources), n)
     latency["avg"] = float(total[5]) / n if n else None
     totals["latency_ms"] = latency
 
+    by_time = _sources(f, False) if daily and group_by == "hour" else sources  # days cannot split into hours
     series = [{"bucket": _iso_bucket(b), **_stats(*rest)}
               for b, *rest in sorted((k[0], *v) for k, v in
-                                     (await _grouped(session, sources, [f"bucket:{group_by}"])).items())]
+                                     (await _grouped(session, by_time, [f"bucket:{group_by}"])).items())]
     names = await _provider_names(session, f.org_id)
     by_model = [{"model": m, **_stats(*rest)} for m, *rest in _top(await _grouped(session, sources, ["model"]))]
     by_key = [{"key_id": k, "key_name": kn, **_stats(*rest)}

@@ -14,7 +14,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# frozen copy of bonito.store.usage.LAT_COLUMNS (98 histogram buckets)
+# frozen copy of bonito.store.rollup.LAT_COLUMNS (98 histogram buckets)
 _LAT = [f"lat_{i:02d}" for i in range(98)]
 
 
@@ -48,14 +48,15 @@ def upgrade() -> None:
         *[sa.Column(c, sa.Integer, nullable=False) for c in _LAT],
         sa.PrimaryKeyConstraint("org_id", "hour", "dims", name="pk_usage_hourly_latency"),
     )
-    from bonito.store.usage import install_usage_hourly
+    from bonito.store.rollup import install_trigger, rebuild_rollups_sync
 
-    install_usage_hourly(op.get_bind())
+    install_trigger(op.get_bind())
+    rebuild_rollups_sync(op.get_bind())
 
 
 def downgrade() -> None:
-    from bonito.store.usage import uninstall_usage_hourly
+    from bonito.store.rollup import uninstall_rollups
 
-    uninstall_usage_hourly(op.get_bind())
+    uninstall_rollups(op.get_bind())
     op.drop_table("usage_hourly_latency")
     op.drop_table("usage_hourly")
