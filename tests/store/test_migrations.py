@@ -5,25 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bonito.store.db import MIGRATIONS, make_engine, migrate
+from bonito.store.db import make_engine, migrate
+from tests.support.alembic import alembic
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-async def _alembic(engine: AsyncEngine, verb: str, revision: str) -> None:
-    def run(conn: Connection) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        getattr(command, verb)(cfg, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 async def _policy_columns(engine: AsyncEngine) -> set[str]:
@@ -34,7 +22,7 @@ async def _policy_columns(engine: AsyncEngine) -> set[str]:
 async def test_policies_stored_before_0005_keep_working_with_the_error_rate_off(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
-        await _alembic(engine, "upgrade", "0004")
+        await alembic(engine, "upgrade", "0004")
         async with engine.begin() as conn:
             await conn.execute(text("INSERT INTO orgs (id, name, tier, created_at) VALUES ('org_1', 'acme', "
                                     "'enterprise', :t)"), {"t": T0})
@@ -49,7 +37,7 @@ async def test_policies_stored_before_0005_keep_working_with_the_error_rate_off(
                 "breaker_min_requests FROM routing_policies WHERE id = 'rte_1'"))).one()
         assert tuple(row) == (4, 15.0, None, 60.0, 20)
 
-        await _alembic(engine, "downgrade", "0004")
+        await alembic(engine, "downgrade", "0004")
         columns = await _policy_columns(engine)
         assert "breaker_cooldown_s" in columns and not columns & {
             "breaker_error_rate", "breaker_window_s", "breaker_min_requests"}

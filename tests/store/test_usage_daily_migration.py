@@ -7,28 +7,16 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bonito.store.db import MIGRATIONS, make_engine, migrate
+from bonito.store.db import make_engine, migrate
 from bonito.store.rollup import usage_daily, usage_daily_latency, usage_hourly
 from bonito.store.usage import insert_usage
 from bonito.usage.record import UsageRecord
+from tests.support.alembic import alembic
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-async def _alembic(engine: AsyncEngine, verb: str, revision: str) -> None:
-    def run(conn: Connection) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        getattr(command, verb)(cfg, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 def _records(n: int, tag: str) -> list[UsageRecord]:
@@ -56,7 +44,7 @@ async def test_daily_tier_is_filled_kept_and_undone(database_url: str) -> None:
     engine = make_engine(database_url)
     before, after = _records(300, "b"), _records(200, "a")
     try:
-        await _alembic(engine, "upgrade", "0005")
+        await alembic(engine, "upgrade", "0005")
         await insert_usage(engine, before)
         await migrate(engine)
         if engine.dialect.name != "postgresql":
@@ -72,7 +60,7 @@ async def test_daily_tier_is_filled_kept_and_undone(database_url: str) -> None:
         want = (500, want[1] + sum((r.cost_usd for r in after), Decimal(0)))
         assert await _sums(engine, usage_daily) == want == await _sums(engine, usage_hourly)
 
-        await _alembic(engine, "downgrade", "0005")
+        await alembic(engine, "downgrade", "0005")
         assert not await _has_daily(engine)
         await insert_usage(engine, _records(10, "c"))  # the trigger no longer writes the daily tier
         assert (await _sums(engine, usage_hourly))[0] == 510
