@@ -31,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
     else:
         os.environ.pop("BONITO_CONFIG_FILE", None)
     os.environ.setdefault("BONITO_LOG_LEVEL", args.log_level.upper())
+    os.environ.setdefault("BONITO_PUBLIC_URL", _local_url(args.host, args.port))  # for hints printed at start
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if args.workers > 1 or not args.config:
@@ -53,6 +54,12 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where this machine reaches the server: a wildcard bind is reached on the loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _migrate_once(settings: Settings) -> None:
