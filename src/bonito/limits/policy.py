@@ -74,12 +74,14 @@ def plan_request(key: KeyEntry, snap: Snapshot, body: dict[str, Any], now: float
         estimate = estimate_tokens(body)
         _add(windows, key, "tokens", estimate, own=tpm_own, default=tier.tokens_per_minute, org_cap=tpm_org)
     budgets: list[Budget] = []
-    at = datetime.fromtimestamp(now, UTC)
     key_budget = (own.budget if own else None) or key.budget
-    if key_budget is not None:
-        budgets.append(_budget("key", key.id, key.name, key.org_id, key_budget, at, windows))
-    if org is not None and org.budget is not None:
-        budgets.append(_budget("org", key.org_id, key.org_id, key.org_id, org.budget, at, windows))
+    org_budget = org.budget if org is not None else None
+    if key_budget is not None or org_budget is not None:
+        at = datetime.fromtimestamp(now, UTC)
+        if key_budget is not None:
+            budgets.append(_budget("key", key.id, key.name, key.org_id, key_budget, at, windows))
+        if org_budget is not None:
+            budgets.append(_budget("org", key.org_id, key.org_id, key.org_id, org_budget, at, windows))
     return LimitPlan(tuple(windows), tuple(budgets), now, estimate)
 
 

@@ -15,15 +15,16 @@ Buckets = MutableMapping[int, int]  # second -> count
 
 def count(buckets: Buckets, now_s: int, span: int = WINDOW_S) -> tuple[int, int | None]:
     """Total in the window ending at `now_s` and its oldest second; drops expired buckets."""
-    total = 0
-    oldest: int | None = None
-    for sec in [s for s in buckets if s <= now_s - span]:
-        del buckets[sec]
-    for sec, n in buckets.items():
-        total += n
-        if oldest is None or sec < oldest:
-            oldest = sec
-    return total, oldest
+    if not buckets:
+        return 0, None
+    oldest = min(buckets)
+    if oldest <= now_s - span:
+        for sec in [s for s in buckets if s <= now_s - span]:
+            del buckets[sec]
+        if not buckets:
+            return 0, None
+        oldest = min(buckets)
+    return sum(buckets.values()), oldest
 
 
 def reset_s(oldest: int | None, now: float, span: int = WINDOW_S) -> float:

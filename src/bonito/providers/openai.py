@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from yarl import URL
 
 from bonito.config.schema import OpenAIProviderConfig
 from bonito.providers.base import Call, ModelInfo, UpstreamError, ValidationResult, retry_after_s
@@ -25,6 +26,7 @@ class OpenAIProvider:
         self.id = provider_id
         self.config = config
         self._base = config.base_url.rstrip("/")
+        self._urls = {op: URL(self._base + path) for op, path in _PATHS.items()}  # parsed once, not per call
         self._headers = {"content-type": "application/json", "accept": "application/json", **config.headers}
         if config.api_key:
             self._headers["authorization"] = f"Bearer {config.api_key}"
@@ -41,7 +43,7 @@ class OpenAIProvider:
 
     async def _post(self, call: Call) -> dict[str, Any]:
         status, _headers, body = await self._http.request(
-            "POST", self._base + _PATHS[call.operation], data=self._payload(call),
+            "POST", self._urls[call.operation], data=self._payload(call),
             headers=self._headers, timeout_s=min(call.timeout_s, self.config.timeout_s),
         )
         if status >= 400:
@@ -52,7 +54,7 @@ class OpenAIProvider:
         timeout_s = min(call.timeout_s, self.config.timeout_s)
         headers = {**self._headers, "accept": "text/event-stream"}
         async with self._http.open_stream(
-            "POST", self._base + _PATHS[call.operation], data=self._payload(call),
+            "POST", self._urls[call.operation], data=self._payload(call),
             headers=headers, timeout_s=timeout_s,
         ) as resp:
             if resp.status >= 400:

@@ -7,6 +7,7 @@ or "timeout" so the gateway can tell them from answers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +33,8 @@ class HttpTransport:
             connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                # an upstream's cookies must never ride along on another client's request
+                cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=True,
                 skip_auto_headers=("User-Agent",),
                 json_serialize=lambda o: orjson.dumps(o).decode(),
@@ -40,7 +43,7 @@ class HttpTransport:
 
     def _whole(self, timeout_s: float) -> aiohttp.ClientTimeout:
         # aiohttp's own timer only: a second asyncio timeout per call costs measurable CPU
-        return aiohttp.ClientTimeout(total=timeout_s, connect=min(self._connect_timeout_s, timeout_s))
+        return _timeout(timeout_s, min(self._connect_timeout_s, timeout_s))
 
     def _streaming(self, timeout_s: float) -> aiohttp.ClientTimeout:
         # no total for a stream: it may run long; each read (and the headers) must come within timeout_s
@@ -103,6 +106,12 @@ class HttpTransport:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
+    """ClientTimeout is immutable: the few configured values are built once."""
+    return aiohttp.ClientTimeout(total=total, connect=connect)
 
 
 def connect_error(exc: BaseException) -> UpstreamError:
