@@ -1,6 +1,7 @@
 // The app shell: client-side routing (History API), session gate, navigation.
 
 import { api, hasSession, logout, setSignedOutHandler } from "./api.js";
+import { clearUnread, refreshUnread, startUnreadPolling } from "./bell.js";
 import { h, replace, showError } from "./dom.js";
 
 const PAGES = {
@@ -12,6 +13,10 @@ const PAGES = {
   "/keys": () => import("./pages/keys.js"),
   "/routing": () => import("./pages/routing.js"),
   "/logs": () => import("./pages/logs.js"),
+  "/notifications": () => import("./pages/notifications.js"),
+  "/budgets": () => import("./pages/budgets.js"),
+  "/members": () => import("./pages/members.js"),
+  "/audit": () => import("./pages/audit.js"),
 };
 const PUBLIC = new Set(["/login", "/register"]);
 
@@ -50,6 +55,7 @@ async function render() {
   }
   showShell(!PUBLIC.has(path));
   markCurrent(path);
+  refreshUnread();
   const page = await PAGES[path]();
   if (id !== renderId) return;
   const view = h("div", { class: "page" });
@@ -83,7 +89,7 @@ async function loadMe() {
 }
 
 function markCurrent(path) {
-  for (const a of topbar.querySelectorAll("nav a")) {
+  for (const a of topbar.querySelectorAll("nav a, #bell")) {
     if (a.getAttribute("href") === path) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
@@ -107,14 +113,17 @@ window.addEventListener("popstate", () => {
 document.getElementById("logout").addEventListener("click", () => {
   logout();
   document.getElementById("whoami").textContent = "";
+  clearUnread();
   focusOnRender = true;
   navigate("/login", { replace: true });
 });
 
 setSignedOutHandler(() => {
   document.getElementById("whoami").textContent = "";
+  clearUnread();
   const next = encodeURIComponent(location.pathname + location.search);
   if (!PUBLIC.has(location.pathname)) navigate(`/login?next=${next}`, { replace: true });
 });
 
+startUnreadPolling();
 render();
