@@ -103,3 +103,27 @@ def test_preferences_webhooks_and_validation(api: Api) -> None:
     assert bad.status_code == 422 and "kind" in str(bad.json()["detail"][0]["loc"])
     assert api.post("/api/budgets", user, {"scope": "key", "key_id": "key_missing", "usd": "5"}).status_code == 422
     assert httpx.get(api.base + "/api/budgets").status_code == 401
+
+
+def test_governance_changes_are_in_the_audit_log_without_secrets(api: Api) -> None:
+    admin = api.register()
+    token_url = "http://127.0.0.1:9/hook?token=hunter2-webhook-token"
+    hook = api.post("/api/alert-webhooks", admin, {"url": token_url}).json()
+    budget = api.post("/api/budgets", admin, {"scope": "org", "usd": "25", "period": "monthly"}).json()
+    rule = api.post("/api/alert-rules", admin, {"name": "errors", "kind": "error_rate", "threshold": 0.2}).json()
+    assert api.http.patch(f"/api/alert-rules/{rule['id']}", headers=admin.headers,
+                          json={"enabled": False}).status_code == 200
+    assert api.http.put("/api/limits", headers=admin.headers, json={"requests_per_minute": 100}).status_code == 200
+    for path in (f"/api/alert-rules/{rule['id']}", f"/api/budgets/{budget['id']}",
+                 f"/api/alert-webhooks/{hook['id']}"):
+        assert api.delete(path, admin).status_code == 204
+
+    events = api.get("/api/audit", admin, params={"limit": 100}).json()["items"]
+    done = {(e["action"], e["target_id"]) for e in events}
+    assert {("webhook.create", hook["id"]), ("webhook.delete", hook["id"]), ("budget.create", budget["id"]),
+            ("budget.delete", budget["id"]), ("alert_rule.create", rule["id"]), ("alert_rule.update", rule["id"]),
+            ("alert_rule.delete", rule["id"])} <= done
+    assert any(e["action"] == "limits.update" for e in events)
+    assert all(e["actor_email"] == admin.email for e in events if e["action"] != "auth.register")
+    export = api.get("/api/audit/export", admin).text
+    assert hook["secret"] not in export and "hunter2" not in export

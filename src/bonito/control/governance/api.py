@@ -31,6 +31,7 @@ from bonito.control.governance.schemas import (
     WebhookIn,
     WebhookOut,
 )
+from bonito.control.services import audit
 from bonito.control.services.common import aware, delete_scoped, get_scoped
 from bonito.store.governance import AlertRuleRow, AlertWebhookRow, BudgetRow
 
@@ -66,7 +67,8 @@ async def get_budget(budget_id: str, user: Viewer, session: SessionDep) -> Any:
 
 @router.delete("/budgets/{budget_id}", status_code=NO_CONTENT)
 async def delete_budget(budget_id: str, user: Admin, _w: Writable, session: SessionDep) -> Response:
-    await delete_scoped(session, BudgetRow, user.org_id, budget_id, "budget")
+    await delete_scoped(session, BudgetRow, user.org_id, budget_id, "budget", lambda row: audit.record(
+        session, "budget.delete", actor=user, target_type="budget", target_id=row.id))
     return Response(status_code=NO_CONTENT)
 
 
@@ -89,7 +91,8 @@ async def update_rule(rule_id: str, body: AlertRulePatch, user: Admin, session: 
 
 @router.delete("/alert-rules/{rule_id}", status_code=NO_CONTENT)
 async def delete_rule(rule_id: str, user: Admin, session: SessionDep) -> Response:
-    await delete_scoped(session, AlertRuleRow, user.org_id, rule_id, "alert rule")
+    await delete_scoped(session, AlertRuleRow, user.org_id, rule_id, "alert rule", lambda row: audit.record(
+        session, "alert_rule.delete", actor=user, target_type="alert_rule", target_id=row.id))
     return Response(status_code=NO_CONTENT)
 
 
@@ -107,7 +110,8 @@ async def create_webhook(body: WebhookIn, user: Admin, ctx: CtxDep, session: Ses
 
 @router.delete("/alert-webhooks/{webhook_id}", status_code=NO_CONTENT)
 async def delete_webhook(webhook_id: str, user: Admin, session: SessionDep) -> Response:
-    await delete_scoped(session, AlertWebhookRow, user.org_id, webhook_id, "webhook")
+    await delete_scoped(session, AlertWebhookRow, user.org_id, webhook_id, "webhook", lambda row: audit.record(
+        session, "webhook.delete", actor=user, target_type="alert_webhook", target_id=row.id))
     return Response(status_code=NO_CONTENT)
 
 

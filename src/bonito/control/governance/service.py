@@ -15,6 +15,7 @@ from bonito.control.context import ControlContext
 from bonito.control.deps import Principal
 from bonito.control.errors import Conflict, Invalid, NotFound
 from bonito.control.governance.schemas import AlertRuleIn, AlertRulePatch, BudgetIn, LimitsIn, WebhookIn
+from bonito.control.services import audit
 from bonito.control.services.common import aware, bump_version, get_scoped, new_id
 from bonito.limits.periods import period_end, period_start
 from bonito.limits.policy import BUILTIN_TIERS
@@ -49,6 +50,9 @@ async def set_limits(session: AsyncSession, ctx: ControlContext, user: Principal
     row.requests_per_minute, row.tokens_per_minute = body.requests_per_minute, body.tokens_per_minute
     row.updated_at = _now()
     await bump_version(session)
+    audit.record(session, "limits.update", actor=user, target_type="org", target_id=user.org_id,
+                 details={"requests_per_minute": body.requests_per_minute,
+                          "tokens_per_minute": body.tokens_per_minute})
     await session.commit()
     return await limits(session, ctx, user)
 
@@ -96,6 +100,8 @@ async def create_budget(session: AsyncSession, user: Principal, body: BudgetIn) 
                     created_at=_now())
     session.add(row)
     await bump_version(session)
+    audit.record(session, "budget.create", actor=user, target_type="budget", target_id=row.id,
+                 details={"scope": scope_key, "usd": str(body.usd), "period": body.period, "hard": body.hard})
     await session.commit()
     return await budget_view(session, row)
 
@@ -113,6 +119,8 @@ async def create_rule(session: AsyncSession, user: Principal, body: AlertRuleIn)
                        enabled=body.enabled, created_at=_now())
     session.add(row)
     await bump_version(session)
+    audit.record(session, "alert_rule.create", actor=user, target_type="alert_rule", target_id=row.id,
+                 details={"kind": body.kind, "threshold": body.threshold, "enabled": body.enabled})
     await session.commit()
     return rule_view(row)
 
@@ -126,6 +134,8 @@ async def update_rule(session: AsyncSession, user: Principal, rule_id: str, body
     if body.channels is not None:
         row.channels = sorted(set(body.channels))
     await bump_version(session)
+    audit.record(session, "alert_rule.update", actor=user, target_type="alert_rule", target_id=row.id,
+                 details=body.model_dump(exclude_none=True))
     await session.commit()
     return rule_view(row)
 
@@ -137,5 +147,7 @@ async def create_webhook(session: AsyncSession, ctx: ControlContext, user: Princ
     ref = await ctx.secrets.put(f"webhooks/{row_id}", secret.encode())
     row = AlertWebhookRow(id=row_id, org_id=user.org_id, url=str(body.url), secret_ref=ref, created_at=_now())
     session.add(row)
+    # no URL in the log: webhook URLs often carry their own token
+    audit.record(session, "webhook.create", actor=user, target_type="alert_webhook", target_id=row.id)
     await session.commit()
     return {"id": row.id, "url": row.url, "created_at": row.created_at, "secret": secret}
