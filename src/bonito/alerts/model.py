@@ -36,7 +36,8 @@ class Alert:
 
 def budget_alert(c: BudgetCrossing) -> Alert:
     b = c.budget
-    whose = f"key '{b.name}'" if b.scope == "key" else f"org '{b.name}'"
+    # members read this in their own org's inbox: its id would say nothing more
+    whose = f"key '{b.name}'" if b.scope == "key" else "the organization"
     pct = f"{c.threshold:g}%"
     title = f"Budget {pct} reached: {whose} spent ${c.spend_usd:.2f} of ${c.cap_usd:.2f} ({b.period})"
     action = ("Requests are refused until the period resets." if b.hard and c.spend_pico >= b.cap_pico
