@@ -67,6 +67,31 @@ def test_audit_log_records_sensitive_actions_and_exports(api: Api, fake: FakeOpe
     assert org.key["key"] not in r.text
 
 
+def test_audit_log_filters_by_action_family_actor_and_time(api: Api, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    api.delete(f"/api/gateway/keys/{org.key['id']}", org.admin)
+    everything = api.get("/api/audit", org.admin, params={"limit": 1000}).json()["items"]
+
+    def actions(**params: str) -> list[str]:
+        r = api.get("/api/audit", org.admin, params={"limit": "1000", **params})
+        assert r.status_code == 200, r.text
+        return [e["action"] for e in r.json()["items"]]
+
+    assert actions(action="key.create") == ["key.create"]
+    assert sorted(actions(action="key.*")) == ["key.create", "key.revoke"]
+    assert actions(actor=org.admin.email.upper()) == [e["action"] for e in everything]
+    assert actions(actor="someone-else@example.com") == []
+    newest = everything[0]["created_at"]
+    assert actions(start=newest) == [e["action"] for e in everything if e["created_at"] >= newest]
+    assert actions(end=everything[-1]["created_at"]) == []
+    export = api.get("/api/audit/export", org.admin, params={"action": "key.*"}).text
+    assert {row["action"] for row in csv.DictReader(io.StringIO(export))} == {"key.create", "key.revoke"}
+    for params, field in (({"action": "DROP TABLE"}, "action"), ({"start": "2026-02-01", "end": "2026-01-01"},
+                                                                  "end")):
+        bad = api.get("/api/audit", org.admin, params=params)
+        assert bad.status_code == 422 and field in bad.text, bad.text
+
+
 def test_the_audit_table_refuses_updates_and_deletes(full_server: BonitoServer, api: Api) -> None:
     api.register()
     db = sqlite3.connect(full_server.workdir / ".bonito" / "bonito.db", timeout=10)

@@ -6,11 +6,12 @@ import base64
 import csv
 import io
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bonito.control.deps import Principal
@@ -57,29 +58,58 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         raise Invalid("cursor", "not a cursor from this listing", where="query") from None
 
 
-def _page_query(org_id: str, cursor: str | None, limit: int) -> Any:
-    q = select(AuditEvent).where(AuditEvent.org_id == org_id)
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which of the org's events to list: an action (`key.create`, or a family: `key.*`), an actor's email,
+    a time range [start, end)."""
+
+    action: str | None = None
+    actor: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def where(self) -> list[Any]:
+        conds: list[Any] = []
+        if self.action:
+            if self.action.endswith(".*"):
+                family = self.action[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                conds.append(AuditEvent.action.like(family + "%", escape="\\"))
+            else:
+                conds.append(AuditEvent.action == self.action)
+        if self.actor:
+            conds.append(func.lower(AuditEvent.actor_email) == self.actor.strip().lower())
+        if self.start is not None:
+            conds.append(AuditEvent.created_at >= self.start)
+        if self.end is not None:
+            conds.append(AuditEvent.created_at < self.end)
+        return conds
+
+
+def _page_query(org_id: str, cursor: str | None, limit: int, f: AuditFilter) -> Any:
+    q = select(AuditEvent).where(AuditEvent.org_id == org_id, *f.where())
     if cursor:
         ts, eid = _decode(cursor)
         q = q.where(or_(AuditEvent.created_at < ts, and_(AuditEvent.created_at == ts, AuditEvent.id < eid)))
     return q.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
 
 
-async def page(session: AsyncSession, org_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
-    rows = list((await session.execute(_page_query(org_id, cursor, limit + 1))).scalars())
+async def page(session: AsyncSession, org_id: str, cursor: str | None, limit: int,
+               f: AuditFilter = AuditFilter()) -> dict[str, Any]:
+    rows = list((await session.execute(_page_query(org_id, cursor, limit + 1, f))).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [as_dict(e) for e in rows], "next_cursor": _encode(rows[-1]) if more and rows else None}
 
 
-async def export(sessions: async_sessionmaker[AsyncSession], org_id: str, fmt: str) -> AsyncIterator[bytes]:
-    """Every event of the org, newest first, as CSV (with a header row) or JSON lines."""
+async def export(sessions: async_sessionmaker[AsyncSession], org_id: str, fmt: str,
+                 f: AuditFilter = AuditFilter()) -> AsyncIterator[bytes]:
+    """Every (matching) event of the org, newest first, as CSV (with a header row) or JSON lines."""
     if fmt == "csv":
         yield _csv_line(EXPORT_COLUMNS)
     cursor: str | None = None
     while True:
         async with sessions() as session:
-            rows = list((await session.execute(_page_query(org_id, cursor, 1000))).scalars())
+            rows = list((await session.execute(_page_query(org_id, cursor, 1000, f))).scalars())
         for e in rows:
             d = as_dict(e)
             if fmt == "csv":

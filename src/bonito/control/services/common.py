@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bonito.control.errors import NotFound
+from bonito.control.errors import Invalid, NotFound
 from bonito.control.schemas.common import ID_RE
 from bonito.store.catalog import ControlState
 
@@ -23,6 +23,16 @@ def new_id(prefix: str) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def utc(value: datetime | None, field: str) -> datetime | None:
+    """A query's datetime in UTC (naive ones are UTC); out of range is a 422 naming `field`."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise Invalid(field, "out of range", where="query") from None
 
 
 def aware(dt: datetime | None) -> datetime | None:

@@ -30,7 +30,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bonito.control.errors import Invalid
-from bonito.control.services.common import aware, now
+from bonito.control.services.common import aware, now, utc
 from bonito.store.catalog import ProviderRow
 from bonito.store.rollup import DAILY, HOURLY, LAT_BOUNDS, LAT_COLUMNS, Tier, lat_value
 from bonito.store.usage import UsageRow
@@ -93,15 +93,6 @@ def _status_cond(status: str, col: Any = None) -> Any:
     if s.isdigit() and len(s) == 3:
         return col == int(s)
     raise Invalid("status", "use a status code (429), a class (5xx), 'error' or 'success'", where="query")
-
-
-def utc(value: datetime | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise Invalid(field, "out of range", where="query") from None
 
 
 def window(start: datetime | None, end: datetime | None, default: timedelta) -> tuple[datetime, datetime | None]:
