@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.alerts.receivers import WebhookReceiver
 from tests.control.helpers import Api, chat, eventually
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.server import BonitoServer
@@ -127,3 +128,50 @@ def test_governance_changes_are_in_the_audit_log_without_secrets(api: Api) -> No
     assert all(e["actor_email"] == admin.email for e in events if e["action"] != "auth.register")
     export = api.get("/api/audit/export", admin).text
     assert hook["secret"] not in export and "hunter2" not in export
+
+
+def test_a_webhook_can_be_sent_a_signed_test_event(api: Api) -> None:
+    admin, other = api.register(), api.register()
+    with WebhookReceiver(secret="whsec_" + "s" * 40) as receiver:
+        good = api.post("/api/alert-webhooks", admin, {"url": receiver.url, "secret": receiver.secret}).json()
+        r = api.post(f"/api/alert-webhooks/{good['id']}/test", admin)
+        assert r.status_code == 200 and r.json() == {"delivered": True, "error": None}, r.text
+        (delivery,) = receiver.deliveries
+        assert delivery.signature_ok and delivery.body["type"] == "alert.test"
+        assert delivery.headers["X-Bonito-Event"] == "alert.test"
+
+        wrong = api.post("/api/alert-webhooks", admin, {"url": receiver.url, "secret": "whsec_" + "w" * 40}).json()
+        r = api.post(f"/api/alert-webhooks/{wrong['id']}/test", admin)
+        assert r.json()["delivered"] is False and "401" in r.json()["error"]
+        assert len(receiver.deliveries) == 2 and not receiver.deliveries[1].signature_ok
+    assert api.post(f"/api/alert-webhooks/{good['id']}/test", other).status_code == 404
+
+
+def test_a_budget_changed_in_place_applies_to_traffic(api: Api, upstream: FakeOpenAI) -> None:
+    org = api.org_with_key(upstream.url)
+    key, admin = org.key["key"], org.admin
+    eventually(lambda: chat(api.base, key).status_code == 200, within_s=3)  # spends $0.00000435
+    budget = api.post("/api/budgets", admin, {"scope": "key", "key_id": org.key["id"], "usd": "100"}).json()
+    path = f"/api/budgets/{budget['id']}"
+
+    def patch(body: dict[str, object], who: object = admin) -> httpx.Response:
+        return api.http.patch(path, headers=who.headers, json=body)  # type: ignore[attr-defined]
+
+    r = patch({"usd": "0.000004", "throttle": {"at_percent": 50, "requests_per_minute": 10}})
+    assert r.status_code == 200, r.text
+    assert (r.json()["usd"], r.json()["throttle"]["requests_per_minute"]) == ("0.000004", 10)
+    assert r.json()["period"] == "monthly" and r.json()["id"] == budget["id"]
+    eventually(lambda: chat(api.base, key).json().get("error", {}).get("code") == "budget_exceeded", within_s=3)
+
+    r = patch({"remove_throttle": True, "hard": False})
+    assert r.status_code == 200 and r.json()["throttle"] is None and r.json()["hard"] is False
+    eventually(lambda: chat(api.base, key).status_code == 200, within_s=3)  # a soft cap only alerts
+    assert api.get(path, admin).json()["usd"] == "0.000004"
+
+    for bad, field in (({"usd": "0"}, "usd"), ({"usd": "-3"}, "usd"),
+                       ({"remove_throttle": True, "throttle": {"requests_per_minute": 5}}, "throttle")):
+        r = patch(bad)
+        assert r.status_code == 422 and field in r.text, r.text
+    assert patch({"usd": "1"}, api.register()).status_code == 404
+    updates = api.get("/api/audit", admin, params={"action": "budget.update"}).json()["items"]
+    assert len(updates) == 2 and all(e["target_id"] == budget["id"] for e in updates)

@@ -14,11 +14,11 @@ ATTEMPTS = 3
 
 
 async def post_webhook(session: aiohttp.ClientSession, url: str, secret: str, payload: dict[str, Any],
-                       event: str) -> None:
+                       event: str, *, attempts: int = ATTEMPTS) -> None:
     """POST the payload signed with `secret`; retries 5xx and network errors, raises at the end."""
     body = orjson.dumps(payload)
     last: Exception | None = None
-    for attempt in range(ATTEMPTS):
+    for attempt in range(attempts):
         if attempt:
             await asyncio.sleep(0.5 * 2 ** (attempt - 1))
         headers = {"Content-Type": "application/json", "User-Agent": "bonito-alerts/1",

@@ -20,6 +20,7 @@ from bonito.control.governance.schemas import (
     AlertRulePatch,
     BudgetIn,
     BudgetOut,
+    BudgetPatch,
     LimitsIn,
     LimitsOut,
     NotificationPage,
@@ -30,6 +31,7 @@ from bonito.control.governance.schemas import (
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
+    WebhookTestOut,
 )
 from bonito.control.services import audit
 from bonito.control.services.common import aware, delete_scoped, get_scoped
@@ -63,6 +65,11 @@ async def create_budget(body: BudgetIn, user: Admin, _w: Writable, session: Sess
 @router.get("/budgets/{budget_id}", response_model=BudgetOut)
 async def get_budget(budget_id: str, user: Viewer, session: SessionDep) -> Any:
     return await service.budget_view(session, await get_scoped(session, BudgetRow, user.org_id, budget_id, "budget"))
+
+
+@router.patch("/budgets/{budget_id}", response_model=BudgetOut)
+async def update_budget(budget_id: str, body: BudgetPatch, user: Admin, _w: Writable, session: SessionDep) -> Any:
+    return await service.update_budget(session, user, budget_id, body)
 
 
 @router.delete("/budgets/{budget_id}", status_code=NO_CONTENT)
@@ -106,6 +113,12 @@ async def list_webhooks(user: Viewer, session: SessionDep) -> Any:
 async def create_webhook(body: WebhookIn, user: Admin, ctx: CtxDep, session: SessionDep) -> Any:
     """Alerts are POSTed here signed: X-Bonito-Signature = sha256=HMAC-SHA256(secret, "<ts>.<body>")."""
     return await service.create_webhook(session, ctx, user, body)
+
+
+@router.post("/alert-webhooks/{webhook_id}/test", response_model=WebhookTestOut)
+async def test_webhook(webhook_id: str, user: Admin, ctx: CtxDep, session: SessionDep) -> Any:
+    """Send a signed `alert.test` event now (one attempt); `delivered` says whether it answered 2xx."""
+    return await service.test_webhook(session, ctx, user, webhook_id)
 
 
 @router.delete("/alert-webhooks/{webhook_id}", status_code=NO_CONTENT)

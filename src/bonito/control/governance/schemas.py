@@ -54,6 +54,21 @@ class BudgetIn(ApiModel):
         return self
 
 
+class BudgetPatch(ApiModel):
+    """What may change on a budget in place (its scope and period name its spend ledger: make a new one)."""
+
+    usd: Decimal | None = Field(default=None, gt=0, le=Decimal(10) ** 9, max_digits=18, decimal_places=6)
+    hard: bool | None = None
+    throttle: ThrottleIn | None = Field(default=None, description="set or change; see `remove_throttle`")
+    remove_throttle: bool = False
+
+    @model_validator(mode="after")
+    def _throttle(self) -> BudgetPatch:
+        if self.remove_throttle and self.throttle is not None:
+            raise ValueError("give either throttle or remove_throttle, not both")
+        return self
+
+
 class BudgetOut(BaseModel):
     id: str
     scope: str
@@ -112,6 +127,11 @@ class WebhookOut(BaseModel):
 
 class WebhookCreatedOut(WebhookOut):
     secret: str = Field(description="shown once: verify X-Bonito-Signature with it")
+
+
+class WebhookTestOut(BaseModel):
+    delivered: bool
+    error: str | None = Field(default=None, description="why the test event was not accepted")
 
 
 class NotificationOut(BaseModel):

@@ -7,14 +7,23 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bonito.alerts.webhook import post_webhook
 from bonito.config.schema import TierConfig
 from bonito.control.context import ControlContext
 from bonito.control.deps import Principal
 from bonito.control.errors import Conflict, Invalid, NotFound
-from bonito.control.governance.schemas import AlertRuleIn, AlertRulePatch, BudgetIn, LimitsIn, WebhookIn
+from bonito.control.governance.schemas import (
+    AlertRuleIn,
+    AlertRulePatch,
+    BudgetIn,
+    BudgetPatch,
+    LimitsIn,
+    WebhookIn,
+)
 from bonito.control.services import audit
 from bonito.control.services.common import aware, bump_version, get_scoped, new_id
 from bonito.limits.periods import period_end, period_start
@@ -106,6 +115,24 @@ async def create_budget(session: AsyncSession, user: Principal, body: BudgetIn) 
     return await budget_view(session, row)
 
 
+async def update_budget(session: AsyncSession, user: Principal, budget_id: str, body: BudgetPatch) -> dict[str, Any]:
+    row = await get_scoped(session, BudgetRow, user.org_id, budget_id, "budget")
+    changed = body.model_dump(exclude_none=True, exclude_defaults=True, mode="json")
+    if body.usd is not None:
+        row.usd = body.usd
+    if body.hard is not None:
+        row.hard = body.hard
+    if body.throttle is not None:
+        row.throttle_at_percent = body.throttle.at_percent
+        row.throttle_requests_per_minute = body.throttle.requests_per_minute
+    elif body.remove_throttle:
+        row.throttle_at_percent = row.throttle_requests_per_minute = None
+    await bump_version(session)
+    audit.record(session, "budget.update", actor=user, target_type="budget", target_id=row.id, details=changed)
+    await session.commit()
+    return await budget_view(session, row)
+
+
 def rule_view(row: AlertRuleRow) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "kind": row.kind, "threshold": row.threshold,
             "window_minutes": row.window_minutes, "min_requests": row.min_requests, "channels": row.channels,
@@ -151,3 +178,18 @@ async def create_webhook(session: AsyncSession, ctx: ControlContext, user: Princ
     audit.record(session, "webhook.create", actor=user, target_type="alert_webhook", target_id=row.id)
     await session.commit()
     return {"id": row.id, "url": row.url, "created_at": row.created_at, "secret": secret}
+
+
+async def test_webhook(session: AsyncSession, ctx: ControlContext, user: Principal, webhook_id: str) -> dict[str, Any]:
+    """Send a signed `alert.test` event to the webhook now, once, and say whether it was accepted (2xx)."""
+    row = await get_scoped(session, AlertWebhookRow, user.org_id, webhook_id, "webhook")
+    secret = (await ctx.secrets.get(f"webhooks/{row.id}", row.secret_ref)).decode()
+    payload = {"id": new_id("test"), "type": "alert.test", "org_id": user.org_id, "created_at": _now().isoformat(),
+               "title": "Test event from Bonito",
+               "message": "This webhook is set up: alerts will arrive here signed the same way.", "data": {}}
+    async with aiohttp.ClientSession() as http:
+        try:
+            await post_webhook(http, row.url, secret, payload, "alert.test", attempts=1)
+        except RuntimeError as exc:
+            return {"delivered": False, "error": str(exc)}
+    return {"delivered": True, "error": None}
