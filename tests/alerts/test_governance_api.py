@@ -74,6 +74,14 @@ def test_budget_rule_notification_and_read_state(api: Api, upstream: FakeOpenAI)
     assert api.post(f"/api/notifications/{first['id']}/read", admin).json() == {"marked": 1}
     unread = api.get("/api/notifications", admin, params={"unread": "true"}).json()["items"]
     assert first["id"] not in [n["id"] for n in unread]
+    # "mark all" marks what the inbox shows: muted kinds are left as they were
+    prefs = api.get("/api/notification-preferences", admin).json()
+    muted = api.http.put("/api/notification-preferences", headers=admin.headers,
+                         json={**prefs, "muted_kinds": ["budget"]})
+    assert muted.status_code == 200, muted.text
+    assert api.post("/api/notifications/read", admin, {}).json()["marked"] == 0
+    assert api.http.put("/api/notification-preferences", headers=admin.headers, json=prefs).status_code == 200
+    assert api.get("/api/notifications/unread-count", admin).json() == {"unread": len(unread)}
     assert api.post("/api/notifications/read", admin, {}).json()["marked"] == len(unread)
     assert api.get("/api/notifications/unread-count", admin).json() == {"unread": 0}
     # the budget view sums recorded usage, which reaches the database within seconds

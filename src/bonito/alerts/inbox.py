@@ -94,11 +94,14 @@ async def unread_count(session: AsyncSession, org_id: str, user_id: str) -> int:
 
 
 async def mark_read(session: AsyncSession, org_id: str, user_id: str, ids: list[str] | None) -> int:
-    """Mark these notifications (or all of the org's, when `ids` is None) read; answers how many changed."""
+    """Mark these notifications (or all this user sees in the inbox, when `ids` is None: muted kinds stay
+    as they are) read; answers how many changed."""
     q = (select(NotificationRow.id).outerjoin(NotificationReadRow, _read_join(user_id))
          .where(NotificationRow.org_id == org_id, NotificationReadRow.read_at.is_(None)))
     if ids is not None:
         q = q.where(NotificationRow.id.in_(ids))
+    else:
+        q = q.where(_visible(org_id, await preferences(session, user_id, org_id)))
     found = list((await session.scalars(q)).all())
     at = datetime.now(UTC)
     session.add_all(NotificationReadRow(notification_id=i, user_id=user_id, read_at=at) for i in found)
