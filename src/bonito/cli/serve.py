@@ -64,12 +64,19 @@ def _local_url(host: str, port: int) -> str:
 
 def _migrate_once(settings: Settings) -> None:
     """Run migrations in the main process so workers do not race; a down DB is not fatal."""
+    from sqlalchemy import text
+
     from bonito.store.db import make_engine, migrate
 
     async def run() -> None:
         engine = make_engine(settings.effective_database_url)
         try:
-            await asyncio.wait_for(migrate(engine), 15)
+            async with asyncio.timeout(15):  # reachable? (a down database must not hold the start)
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            # no timeout here: a data migration on a large store may take a while, and workers must
+            # not start (and race each other to migrate) before it is done
+            await migrate(engine)
             os.environ["BONITO_MIGRATED"] = "1"
         except Exception as exc:
             logging.getLogger("bonito").warning(

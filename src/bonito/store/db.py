@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,8 @@ async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (a cheap check when it already is)."""
     async with engine.begin() as conn:
         head = await asyncio.to_thread(head_revision)
-        if head and await conn.run_sync(_current) == head:
+        current = await conn.run_sync(_current)
+        if head and current == head:
             return
+        logging.getLogger("bonito.store").info("migrating the database from %s to %s", current or "empty", head)
         await conn.run_sync(_upgrade)
