@@ -5,6 +5,9 @@ traffic crossing a budget, never from rows written by the test."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 import re
 import time
 from typing import Any
@@ -343,3 +346,94 @@ async def test_audit_log_shows_this_sessions_events_and_exports_them(page: Any) 
     assert header.startswith("id,created_at,action")
     assert any("key.create" in r and "audited-key" in r for r in rows), text
     assert any("auth.login" in r and email in r for r in rows), text
+
+
+async def test_audit_log_filters_keep_to_the_url_the_list_and_the_exports(page: Any) -> None:
+    email = await register(page, org="Filtered")
+    await open_page(page, "Keys", "Gateway keys")
+    await page.get_by_label("Key name").fill("short-lived")
+    await page.get_by_role("button", name="Create key").click()
+    await expect(page.locator("#new-key-value")).to_have_text(re.compile(r"^bn-"))
+    await page.get_by_role("button", name="Revoke short-lived").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    await expect(page.get_by_text("No active keys")).to_be_visible()
+
+    await open_page(page, "Audit", "Audit log")
+    events = page.get_by_role("table", name="Audit events, newest first")
+    rows = events.locator("tbody tr")
+    form = page.get_by_role("search", name="Filter audit events")
+    from_input = form.get_by_label(re.compile(r"^From\b"))
+    until_input = form.get_by_label(re.compile(r"^To\b"))  # not "Ac-to-r email"
+    await expect(events.locator("tr[data-action='auth.register']")).to_have_count(1)
+    await expect(events.locator("tr[data-action='key.revoke']")).to_have_count(1)
+
+    # a family: only the key's events, and the URL says so
+    await page.get_by_label("Action").fill("key.*")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page).to_have_url(re.compile(r"/audit\?action=key\.\*$"))
+    await expect(rows).to_have_count(2)
+    await expect(events.locator("tr[data-action='key.create']")).to_contain_text("short-lived")
+    await expect(events.locator("tr[data-action='key.revoke']")).to_contain_text(email)
+    await expect(events.locator("tr[data-action^='auth.']")).to_have_count(0)
+
+    # a reload keeps the filter: in the form and in what is listed
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+    await expect(page.get_by_label("Action")).to_have_value("key.*")
+    await expect(rows).to_have_count(2)
+    await expect(events.locator("tr[data-action^='auth.']")).to_have_count(0)
+
+    # both exports carry the filter
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Export CSV").click()
+    exported = list(csv.DictReader(io.StringIO((await (await download.value).path()).read_text())))
+    assert sorted(r["action"] for r in exported) == ["key.create", "key.revoke"], exported
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Export JSON lines").click()
+    lines = (await (await download.value).path()).read_text().splitlines()
+    assert sorted(json.loads(line)["action"] for line in lines) == ["key.create", "key.revoke"], lines
+
+    # an actor who did nothing here: the empty state; the actor's own email, any case: their events
+    await page.get_by_label("Actor email").fill("nobody-here@example.com")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page.get_by_text("No events match these filters.")).to_be_visible()
+    await expect(events).to_have_count(0)
+    await page.get_by_label("Action").fill("")
+    await page.get_by_label("Actor email").fill(email.upper())
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(events.locator("tr[data-action='auth.register']")).to_have_count(1)
+    await expect(events.locator("tr[data-action='key.create']")).to_have_count(1)
+    # back returns to the previous filter
+    await page.go_back()
+    await expect(page.get_by_text("No events match these filters.")).to_be_visible()
+    await expect(page.get_by_label("Actor email")).to_have_value("nobody-here@example.com")
+
+    # a time range, sent in UTC and shown back in local time
+    await page.get_by_role("link", name="Clear").click()
+    await expect(page).to_have_url(re.compile(r"/audit$"))
+    await expect(page.get_by_label("Action")).to_have_value("")
+    await expect(events.locator("tr[data-action='auth.register']")).to_have_count(1)
+    await from_input.fill("2000-01-01T00:00")
+    await until_input.fill("2100-01-01T00:00")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page).to_have_url(re.compile(r"start=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A00\.000Z"))
+    await expect(from_input).to_have_value("2000-01-01T00:00")
+    await expect(events.locator("tr[data-action='auth.register']")).to_have_count(1)
+    await from_input.fill("2099-01-01T00:00")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page.get_by_text("No events match these filters.")).to_be_visible()
+
+    # the server's refusals show on the form, naming the field
+    await until_input.fill("2098-01-01T00:00")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(form.get_by_role("alert")).to_contain_text(re.compile(r"end: must be after start.*HTTP 422"))
+    await expect(until_input).to_have_attribute("aria-invalid", "true")
+    await expect(events).to_have_count(0)
+    await page.get_by_role("link", name="Clear").click()
+    await expect(form.get_by_role("alert")).to_be_hidden()
+    await page.get_by_label("Action").fill("Key Create")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(form.get_by_role("alert")).to_contain_text(re.compile(r"^action: .*HTTP 422"))
+    await expect(page.get_by_label("Action")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Action")).to_have_value("Key Create")
+    await expect(events).to_have_count(0)
