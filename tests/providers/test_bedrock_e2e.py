@@ -141,3 +141,10 @@ def test_errors(client: openai.OpenAI, fake: BedrockFake) -> None:
         client.chat.completions.create(model="nova", messages=[{"role": "user", "content": "x"}])
     fake.script.clear()
     assert throttled.value.status_code == 429 and "Too many requests" in str(throttled.value)
+
+
+def test_a_malformed_field_is_a_400_naming_it_not_a_500(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="nova", messages=[{"role": "user", "content": "x"}],
+                                       stop=3)  # type: ignore[arg-type]
+    assert bad.value.status_code == 400 and bad.value.body["param"] == "stop"  # type: ignore[index]

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from bonito.providers.base import UpstreamError, unsupported
+from bonito.providers.chat_shape import check_chat_shapes
 
 PROVIDER = "anthropic"
 DEFAULT_MAX_TOKENS = 4096
@@ -50,6 +51,7 @@ _PASSTHROUGH = ("top_k", "thinking")
 
 def to_messages_request(body: Mapping[str, Any], model: str, *, stream: bool = False) -> dict[str, Any]:
     """Build the Messages request for an OpenAI chat body (model = upstream id)."""
+    check_chat_shapes(body)
     _reject_unsupported(body)
     system, messages = _convert_messages(body.get("messages"))
     out: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": _max_tokens(body)}

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from bonito.providers.base import UpstreamError, unsupported
+from bonito.providers.chat_shape import check_chat_shapes
 
 PROVIDER = "bedrock"
 JSON_TOOL = "json_response"
@@ -57,6 +58,7 @@ class ConverseRequest:
 
 def chat_to_converse(req: dict[str, Any]) -> ConverseRequest:
     """Translate an OpenAI chat.completions body into a Converse / ConverseStream body."""
+    check_chat_shapes(req)
     _check_params(req, _CHAT_FIELDS)
     messages = req.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -82,6 +84,7 @@ def chat_to_converse(req: dict[str, Any]) -> ConverseRequest:
 
 def completion_to_converse(req: dict[str, Any]) -> ConverseRequest:
     """Translate a legacy /v1/completions body: the prompt becomes one user message."""
+    check_chat_shapes(req)
     _check_params(req, _COMPLETION_FIELDS)
     prompt = req.get("prompt")
     if isinstance(prompt, list):

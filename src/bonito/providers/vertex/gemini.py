@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from bonito.providers.base import UpstreamError, unsupported
+from bonito.providers.chat_shape import check_chat_shapes
 
 PROVIDER = "vertex"
 
@@ -65,6 +66,7 @@ def invalid(message: str, param: str | None = None) -> UpstreamError:
 
 def chat_request(body: Mapping[str, Any], model: str) -> dict[str, Any]:
     """The `generateContent` body for an OpenAI chat.completions request."""
+    check_chat_shapes(body)
     _check_params(body, _CHAT_PARAMS)
     system, contents = messages_to_contents(body.get("messages"))
     req: dict[str, Any] = {"contents": contents}
