@@ -162,6 +162,9 @@ class FakeAnthropic:
             return _error("overloaded_error", "Overloaded")
         if fault == "api_error":
             return _error("api_error", "Internal server error")
+        if fault == "garbled":  # a 200 whose shape the Messages API never sends
+            return web.json_response({"id": "msg_garbled", "type": "message", "role": "assistant",
+                                      "content": "not a list of blocks", "usage": {"input_tokens": 1}})
         stream = bool(body.get("stream"))
         name = str(body["model"])
         if name.startswith("claude-does-not-exist"):
@@ -171,15 +174,19 @@ class FakeAnthropic:
         recorded = self._fixtures[name]["response"]
         if "body_text" not in recorded:
             return web.json_response(recorded["body"], status=recorded["status"])
-        return await self._write_stream(request, recorded["body_text"], fault == "stream_error")
+        return await self._write_stream(request, recorded["body_text"], fault == "stream_error",
+                                        fault == "garbled_stream")
 
-    async def _write_stream(self, request: web.Request, body_text: str, fail: bool) -> web.StreamResponse:
+    async def _write_stream(self, request: web.Request, body_text: str, fail: bool,
+                            garble: bool = False) -> web.StreamResponse:
         resp = web.StreamResponse(status=200, headers={"content-type": "text/event-stream; charset=utf-8",
                                                        "cache-control": "no-cache"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         events = sse_events(body_text)
         for i, event in enumerate(events):
+            if garble and i == min(3, len(events) - 1):  # a delta of a shape the API never sends
+                event = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":3}\n\n'
             if fail and i == min(3, len(events) - 1):
                 event = ('event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
                          '"message":"Overloaded"}}\n\n')

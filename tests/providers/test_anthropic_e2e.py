@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 
+import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionToolParam
@@ -121,3 +122,21 @@ def test_errors_reach_the_client(server: BonitoServer) -> None:
     assert "'n' is not supported by anthropic" in str(info.value)
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="claude-sonnet", input="x")
+
+
+def test_an_answer_of_an_unknown_shape_is_a_502_not_a_500(server: BonitoServer, claude: FakeAnthropic) -> None:
+    client = server.openai(KEY)
+    claude.faults[:] = ["garbled", "garbled"]  # the first call and its one retry
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(model="claude-sonnet", messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == 502 and "does not understand" in str(info.value)
+    assert claude.faults == []  # retried once, as for any upstream failure
+
+    claude.faults[:] = ["garbled_stream"]  # the stream breaks after it began: an error event, then [DONE]
+    r = httpx.post(server.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"}, timeout=30,
+                   json={"model": "claude-sonnet", "stream": True, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 200
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert json.loads(events[-2])["error"]["code"] == "upstream_stream_failed"
+    assert "does not understand" in json.loads(events[-2])["error"]["message"]

@@ -7,6 +7,7 @@ sent to the client before that, so another attempt is invisible to it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -14,10 +15,11 @@ from typing import Any, Literal
 
 from bonito.gateway.errors import GatewayError
 from bonito.gateway.snapshot import ModelEntry
-from bonito.providers.base import PROVIDER_AUTH_STATUSES, Call, UpstreamError
+from bonito.providers.base import PROVIDER_AUTH_STATUSES, SHAPE_ERRORS, Call, UpstreamError, shape_error
 from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Attempt, Plan
 
+log = logging.getLogger("bonito.gateway")
 CallFactory = Callable[[ModelEntry], Call]
 # How an attempt ended, for breakers and statistics: "answered" is an upstream error
 # answer that is not the upstream's fault (a client-caused 4xx).
@@ -177,6 +179,10 @@ async def open_stream(target: ModelEntry, call: Call) -> tuple[dict[str, Any], A
         first = await agen.__anext__()
     except StopAsyncIteration:
         return {}, agen
+    except SHAPE_ERRORS as exc:  # an answer it could not understand: a failure to retry or fall back from
+        await agen.aclose()  # type: ignore[attr-defined]
+        log.warning("could not translate the stream of %s (%s)", target.provider_id, target.name, exc_info=exc)
+        raise shape_error(target.provider.type, exc) from exc
     except BaseException:
         await agen.aclose()  # type: ignore[attr-defined]
         raise

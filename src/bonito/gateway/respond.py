@@ -15,7 +15,7 @@ from bonito.gateway.errors import GatewayError
 from bonito.gateway.execute import Outcome, open_stream, run_plan
 from bonito.gateway.http import JSON_CT, SSE_HEADERS, Headers, send_bytes
 from bonito.gateway.snapshot import ModelEntry
-from bonito.providers.base import Call, Operation, UpstreamError
+from bonito.providers.base import SHAPE_ERRORS, Call, Operation, UpstreamError, shape_error
 from bonito.routing.plan import Plan
 from bonito.usage.record import UsageRecord
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from bonito.gateway.app import Gateway
 
 _DONE = b"data: [DONE]\n\n"
+# what ends a stream with an error event: the upstream failing, or an answer its translation cannot read
+PUMP_ERRORS: tuple[type[Exception], ...] = (UpstreamError, *SHAPE_ERRORS)
 log = logging.getLogger("bonito.gateway")
 
 
@@ -59,6 +61,11 @@ def _meter(record: UsageRecord, target: ModelEntry, usage: Any) -> None:
     record.cost_usd = target.price.cost(record.prompt_tokens, record.completion_tokens)
 
 
+def _misunderstood(target: ModelEntry, exc: Exception) -> UpstreamError:
+    log.warning("could not translate the answer of %s (%s)", target.provider_id, target.name, exc_info=exc)
+    return shape_error(target.provider.type, exc)
+
+
 def _int(v: Any) -> int:
     return v if isinstance(v, int) and v >= 0 else 0
 
@@ -90,9 +97,12 @@ async def respond_json(gw: Gateway, plan: Plan, op: Operation, body: dict[str, A
     """Non-streaming: call with retries/fallback, rewrite `model`, meter, answer."""
 
     async def invoke(target: ModelEntry, call: Call) -> dict[str, Any]:
-        if op == "embeddings":
-            return await target.provider.embed(call)
-        return await target.provider.invoke(call)
+        try:
+            if op == "embeddings":
+                return await target.provider.embed(call)
+            return await target.provider.invoke(call)
+        except SHAPE_ERRORS as exc:
+            raise _misunderstood(target, exc) from exc
 
     result, target = await _serve(gw, plan, _call_factory(op, body, raw, False, record.request_id), invoke,
                                   outcome, record, headers, stream=False)
@@ -174,7 +184,8 @@ class _Pump:
                 await self._emit(first)
             async for chunk in rest:
                 await self._emit(chunk)
-        except UpstreamError as exc:
+        except PUMP_ERRORS as caught:
+            exc = caught if isinstance(caught, UpstreamError) else _misunderstood(self.target, caught)
             self.record.status = 502 if exc.kind != "timeout" else 504
             self.record.error = f"upstream stream failed: {exc.message}"[:500]
             err = {"error": {"message": f"The upstream stream failed: {exc.message}", "type": "upstream_error",

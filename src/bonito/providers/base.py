@@ -82,6 +82,16 @@ class UpstreamError(Exception):
                 and self.status not in PROVIDER_AUTH_STATUSES)
 
 
+# What a translation raises when an answer has a shape it does not expect (a field of the wrong type…)
+SHAPE_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def shape_error(provider: str, exc: Exception) -> UpstreamError:
+    """An answer Bonito could not understand: a 502 that retries and fallbacks treat as a failure."""
+    return UpstreamError(502, f"the {provider} upstream answered in a shape Bonito does not understand "
+                              f"({type(exc).__name__})", kind="protocol")
+
+
 @dataclass(slots=True)
 class ValidationResult:
     """Outcome of checking a provider's credentials with a cheap real call."""
