@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 from playwright.async_api import expect
 
+from tests.alerts.receivers import WebhookReceiver
 from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support.ports import free_port
 from tests.support.server import BonitoServer
 from tests.web.conftest import PASSWORD, register, unique_email
 
@@ -152,6 +154,111 @@ async def test_webhook_secret_is_shown_once(page: Any) -> None:
     await hooks.get_by_role("button", name="Delete webhook http://127.0.0.1:9/bonito-alerts").click()
     await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     await expect(hooks.get_by_text("No webhooks")).to_be_visible()
+
+
+async def test_budget_is_edited_in_place_and_keeps_the_change(page: Any) -> None:
+    await register(page, org="Edited Co")
+    await open_page(page, "Budgets", "Budgets & alerts")
+    await page.get_by_label("Budget (USD)").fill("5")
+    await page.get_by_label("Period").select_option("monthly")
+    await page.get_by_label("Throttle from (% of budget)").fill("80")
+    await page.get_by_label("Throttled requests per minute").fill("12")
+    await page.get_by_role("button", name="Set budget").click()
+    row = page.get_by_role("region", name="Budgets").get_by_role("row", name=re.compile("Organization"))
+    await expect(row).to_contain_text("$5.00 / month")
+    await expect(row).to_contain_text("Refuse requests")
+    await expect(row).to_contain_text("Throttled to 12/min from 80%")
+
+    dialog = page.get_by_role("dialog", name="Edit the budget for Organization")
+    amount = dialog.get_by_label("Budget (USD)")
+    # cancelled: nothing changes
+    await row.get_by_role("button", name="Edit budget for Organization").click()
+    await expect(amount).to_be_focused()
+    await expect(amount).to_have_value("5")
+    await amount.fill("99")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_have_count(0)
+    await expect(row).to_contain_text("$5.00 / month")
+
+    # a bad amount: the server's refusal names it in the form, which stays open with what was typed
+    await row.get_by_role("button", name="Edit budget for Organization").click()
+    await amount.fill("0")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog.get_by_role("alert")).to_contain_text(re.compile(r"^usd: .*greater than 0.*HTTP 422"))
+    await expect(amount).to_have_attribute("aria-invalid", "true")
+    await expect(amount).to_have_value("0")
+    await expect(row).to_contain_text("$5.00 / month")
+
+    # $2.50 and alert-only; the throttle is left as it was
+    await amount.fill("2.50")
+    await dialog.get_by_label("Refuse requests once the budget is spent").uncheck()
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_have_count(0)
+    await expect(row).to_contain_text("$2.50 / month")
+    await expect(row).to_contain_text("Alert only")
+    await expect(row).not_to_contain_text("Refuse requests")
+    await expect(row).to_contain_text("Throttled to 12/min from 80%")
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Budgets & alerts", level=1)).to_be_visible()
+    await expect(row).to_contain_text("$2.50 / month")
+    await expect(row).to_contain_text("$0.00 of $2.50 (0.0%)")
+    await expect(row).to_contain_text("Alert only")
+
+    # change the throttle, then remove it
+    await row.get_by_role("button", name="Edit budget for Organization").click()
+    await expect(amount).to_have_value("2.5")
+    await expect(dialog.get_by_label("Refuse requests once the budget is spent")).not_to_be_checked()
+    await dialog.get_by_label("Throttled requests per minute").fill("30")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_have_count(0)
+    await expect(row).to_contain_text("Throttled to 30/min from 80%")
+    await row.get_by_role("button", name="Edit budget for Organization").click()
+    await dialog.get_by_label("Remove the throttle").check()
+    await expect(dialog.get_by_label("Throttled requests per minute")).to_be_disabled()
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_have_count(0)
+    await expect(row).not_to_contain_text("Throttled")
+    await expect(row).to_contain_text("$2.50 / month")
+    await expect(row).to_contain_text("Alert only")
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Budgets & alerts", level=1)).to_be_visible()
+    await expect(row).to_contain_text("$2.50 / month")
+    await expect(row).not_to_contain_text("Throttled")
+
+
+def hook_row(hooks: Any, url: str) -> Any:
+    return hooks.get_by_role("row").filter(has=hooks.page.get_by_role("cell", name=url, exact=True))
+
+
+async def test_webhook_test_event_is_sent_signed_and_its_outcome_shown(page: Any) -> None:
+    await register(page, org="Tested Hooks")
+    await open_page(page, "Budgets", "Budgets & alerts")
+    hooks = page.get_by_role("region", name="Alert webhooks")
+    closed = f"http://127.0.0.1:{free_port()}/hooks/bonito"  # nothing listens there
+    with WebhookReceiver(secret="whsec_" + "t" * 40) as receiver:
+        await page.get_by_label("Webhook URL").fill(receiver.url)
+        await page.get_by_label("Signing secret").fill(receiver.secret)
+        await page.get_by_role("button", name="Add webhook").click()
+        await expect(hook_row(hooks, receiver.url)).to_be_visible()
+        await page.get_by_label("Webhook URL").fill(closed)
+        await page.get_by_role("button", name="Add webhook").click()
+        live, dead = hook_row(hooks, receiver.url), hook_row(hooks, closed)
+        await expect(dead).to_be_visible()
+        await expect(live.get_by_role("status")).to_have_text("")
+
+        await live.get_by_role("button", name=f"Send test to {receiver.url}").click()
+        await expect(live.get_by_role("status")).to_have_text("Test event delivered")
+        await expect(live.get_by_role("status")).to_have_attribute("data-ok", "true")
+        (delivery,) = receiver.deliveries
+        assert delivery.signature_ok
+        assert delivery.body["type"] == "alert.test" and delivery.headers["X-Bonito-Event"] == "alert.test"
+
+        # the refusal's reason shows beside that row only
+        await dead.get_by_role("button", name=f"Send test to {closed}").click()
+        await expect(dead.get_by_role("status")).to_have_text(re.compile(r"^Not delivered: .*Cannot connect"))
+        await expect(dead.get_by_role("status")).to_have_attribute("data-ok", "false")
+        await expect(live.get_by_role("status")).to_have_text("Test event delivered")
+        assert len(receiver.deliveries) == 1
 
 
 async def test_budget_crossed_by_traffic_rings_the_bell_and_the_inbox_marks_read(

@@ -108,8 +108,11 @@ function budgetTable(budgets, keyNames, reload) {
     ["When reached", (b) => [b.hard ? "Refuse requests" : "Alert only",
       b.throttle ? h("div", { class: "muted small" },
         `Throttled to ${int(b.throttle.requests_per_minute)}/min from ${num(b.throttle.at_percent)}%`) : null]],
-    ["", (b) => h("button", { type: "button", class: "btn btn-danger", onclick: () => removeBudget(b, keyNames, reload) },
-      "Delete", h("span", { class: "visually-hidden" }, ` budget for ${scopeLabel(b, keyNames)}`))],
+    ["", (b) => h("div", { class: "row-actions" },
+      h("button", { type: "button", class: "btn", onclick: () => editBudget(b, keyNames, reload) },
+        "Edit", h("span", { class: "visually-hidden" }, ` budget for ${scopeLabel(b, keyNames)}`)),
+      h("button", { type: "button", class: "btn btn-danger", onclick: () => removeBudget(b, keyNames, reload) },
+        "Delete", h("span", { class: "visually-hidden" }, ` budget for ${scopeLabel(b, keyNames)}`)))],
   ], budgets, { empty: "No budgets. Set one above to cap spend per period.",
     rowAttrs: (b) => ({ dataset: { budgetId: b.id } }) });
 }
@@ -121,6 +124,88 @@ function spend(b) {
     h("span", { id }, `${usd(b.spent_usd)} of ${usd(b.usd)} (${pct.toFixed(pct < 10 ? 1 : 0)}%)`),
     h("meter", { min: "0", max: "100", low: "80", high: "99", optimum: "0", value: String(Math.min(pct, 100)),
       "aria-labelledby": id }));
+}
+
+/** A modal form (native <dialog>, like the confirmations) changing a budget's amount, hard/soft and throttle. */
+function editBudget(b, keyNames, reload) {
+  const scope = scopeLabel(b, keyNames);
+  const titleId = nextId("edit-budget-title");
+  const hardHint = nextId("hard-hint");
+  const throttleFields = [
+    field("Throttle from (% of budget)", { name: "at_percent", type: "number", min: "1", max: "100", step: "any",
+      placeholder: "90", value: b.throttle ? String(b.throttle.at_percent) : "" }),
+    field("Throttled requests per minute", { name: "requests_per_minute", type: "number", min: "1", step: "1",
+      value: b.throttle ? String(b.throttle.requests_per_minute) : "" })];
+  const removeThrottle = b.throttle ? h("input", { type: "checkbox", name: "remove_throttle", value: "yes" }) : null;
+  const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
+  // novalidate: the server's refusal names the field in the form's alert, as every other form error here
+  const form = h("form", { novalidate: true },
+    h("h2", { id: titleId }, `Edit the budget for ${scope}`),
+    h("p", { class: "muted" }, `Per ${periodNoun(b.period)}. To change what it applies to or its period, set a new budget.`),
+    field("Budget (USD)", { name: "usd", type: "number", min: "0.000001", step: "any", required: true,
+      value: plainAmount(b.usd), autofocus: true }, { hint: `Spend in each ${periodNoun(b.period)}, in US dollars` }),
+    h("div", { class: "field-check" },
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "hard", value: "yes", checked: b.hard,
+        "aria-describedby": hardHint }), " Refuse requests once the budget is spent"),
+      h("small", { class: "muted", id: hardHint }, "Unchecked, reaching it only sends alerts")),
+    h("fieldset", {},
+      h("legend", {}, "Throttle before the cap ", h("span", { class: "optional" }, "(optional)")),
+      h("div", { class: "grid" }, throttleFields),
+      removeThrottle ? h("label", { class: "check" }, removeThrottle, " Remove the throttle") : null),
+    h("p", { class: "form-error", role: "alert" }),
+    h("div", { class: "actions" }, cancel, h("button", { type: "submit", class: "btn btn-primary" }, "Save")));
+  const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
+  // a throttle being removed has no values to edit
+  const syncThrottle = () => {
+    for (const name of ["at_percent", "requests_per_minute"]) {
+      form.elements.namedItem(name).disabled = Boolean(removeThrottle && removeThrottle.checked);
+    }
+  };
+  if (removeThrottle) removeThrottle.addEventListener("change", syncThrottle);
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => dialog.remove());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = budgetChanges(b, form);
+    if (!Object.keys(body).length) {
+      dialog.close();
+      return;
+    }
+    const updated = await submitting(form, () => api("PATCH", `/api/budgets/${encodeURIComponent(b.id)}`, body));
+    syncThrottle();  // submitting() re-enables every control
+    if (updated === undefined) return;
+    dialog.close();
+    toast(`Budget for ${scope} updated: ${usd(updated.usd)} / ${periodNoun(updated.period)}, `
+      + `${updated.hard ? "refuses requests" : "alert only"} when reached`);
+    await reload();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+/** "5.000000" → "5", "2.500000" → "2.5": the decimal string as a person would type it. */
+function plainAmount(value) {
+  const text = String(value);
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+}
+
+/** The PATCH body: only what the form changes (empty throttle fields on a throttled budget remove it). */
+function budgetChanges(b, form) {
+  const v = formValues(form);
+  const body = {};
+  const amount = form.elements.namedItem("usd").value.trim();
+  if (amount === "" || Number(amount) !== Number(b.usd)) body.usd = amount;  // "" too: the server says why
+  if (Boolean(v.hard) !== b.hard) body.hard = Boolean(v.hard);
+  if (v.remove_throttle || (b.throttle && v.at_percent === undefined && v.requests_per_minute === undefined)) {
+    if (b.throttle) body.remove_throttle = true;
+  } else if (v.at_percent !== undefined || v.requests_per_minute !== undefined) {
+    const throttle = { requests_per_minute: v.requests_per_minute };
+    if (v.at_percent !== undefined) throttle.at_percent = v.at_percent;
+    const same = b.throttle && Number(b.throttle.at_percent) === Number(v.at_percent ?? 90)
+      && Number(b.throttle.requests_per_minute) === v.requests_per_minute;
+    if (!same) body.throttle = throttle;
+  }
+  return body;
 }
 
 async function removeBudget(b, keyNames, reload) {
@@ -263,9 +348,33 @@ function hookTable(hooks, reload) {
   return table("Alert webhooks", [
     ["URL", (w) => h("code", {}, w.url)],
     ["Added", (w) => when(w.created_at)],
+    ["Test", (w) => testControl(w)],
     ["", (w) => h("button", { type: "button", class: "btn btn-danger", onclick: () => removeHook(w, reload) },
       "Delete", h("span", { class: "visually-hidden" }, ` webhook ${w.url}`))],
   ], hooks, { empty: "No webhooks. Alerts go to the app (and email, when configured)." });
+}
+
+/** "Send test" posts one signed alert.test event; the outcome is announced beside the button. */
+function testControl(hook) {
+  const outcome = h("span", { class: "status", role: "status" });
+  const button = h("button", { type: "button", class: "btn" },
+    "Send test", h("span", { class: "visually-hidden" }, ` to ${hook.url}`));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    delete outcome.dataset.ok;
+    outcome.textContent = "Sending…";
+    try {
+      const result = await api("POST", `/api/alert-webhooks/${encodeURIComponent(hook.id)}/test`);
+      outcome.dataset.ok = String(result.delivered);
+      outcome.textContent = result.delivered ? "Test event delivered" : `Not delivered: ${result.error || "no reason given"}`;
+    } catch (err) {
+      outcome.textContent = "";
+      showError(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "row-actions" }, button, outcome);
 }
 
 async function removeHook(hook, reload) {
