@@ -111,19 +111,17 @@ def test_cost_optimized_falls_back_to_the_next_cheapest(server: BonitoServer, up
 
 
 def test_latency_optimized_prefers_the_fast_target_and_adapts(server: BonitoServer, up: Upstreams) -> None:
-    up.b.fail_always(Fault(delay_s=0.15))
+    up.b.fail_always(Fault(delay_s=0.5))  # far slower than a, whatever noise a busy machine adds to a
     warm = [_used(server, "fast") for _ in range(3)]  # (earlier tests measured both already)
     assert warm[-1] == "a-model", warm
     assert [_used(server, "fast") for _ in range(5)] == ["a-model"] * 5
     up.b.fail_always(None)
-    up.a.fail_always(Fault(delay_s=0.3))
-    # a got slow: it is chosen at most once more (when its old fast average still ranks it first, or b's
-    # observation went stale and b is being re-measured first), then traffic stays on b
+    # a gets much slower than b ever was: a decaying average (newest sample weighs 0.3) moves past b's
+    # remembered latency within a call or two, however noisy the machine made the earlier samples
+    up.a.fail_always(Fault(delay_s=1.0))
     picks = [_used(server, "fast") for _ in range(8)]
-    slow = [i for i, p in enumerate(picks) if p == "a-model"]
-    assert len(slow) <= 1, picks
-    assert picks[(slow[0] + 1) if slow else 0:] == ["b-model"] * (8 - (slow[0] + 1 if slow else 0)), picks
-    assert picks[-1] == "b-model"
+    assert picks.count("a-model") <= 3, picks
+    assert picks[-3:] == ["b-model"] * 3, picks  # traffic moved to b and stays there
 
 
 def test_latency_counts_whole_streams(server: BonitoServer, up: Upstreams) -> None:
@@ -188,6 +186,10 @@ def test_malformed_metadata_header_is_a_400(server: BonitoServer, up: Upstreams)
     r = httpx.post(server.url + "/v1/chat/completions",
                    headers={"Authorization": f"Bearer {KEY}", "x-bonito-metadata": "{not json"},
                    json={"model": "cond", "messages": MSG})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "x-bonito-metadata"
+    # a plain model reads no metadata, yet a malformed header is refused the same way
+    r = httpx.post(server.url + "/v1/chat/completions", json={"model": "a-model", "messages": MSG},
+                   headers={"Authorization": f"Bearer {KEY}", "x-bonito-metadata": "[1, 2]"}, timeout=10)
     assert r.status_code == 400 and r.json()["error"]["param"] == "x-bonito-metadata"
 
 

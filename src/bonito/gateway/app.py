@@ -221,6 +221,8 @@ class Gateway:
             raise errors.model_not_found(requested)
         if not key.may_use(requested, model.provider_id):
             raise errors.model_not_allowed(requested)
+        if metadata:  # no rule reads it here, but a malformed one is refused as it is on a route
+            RouteRequest(body, metadata).check()
         return self.router.plan_model(model)
 
     async def _check_limits(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any]) -> RateDecision:
