@@ -111,6 +111,8 @@ def test_preferences_webhooks_and_validation(api: Api) -> None:
     bad = api.post("/api/alert-rules", user, {"name": "x", "kind": "nope", "threshold": 1})
     assert bad.status_code == 422 and "kind" in str(bad.json()["detail"][0]["loc"])
     assert api.post("/api/budgets", user, {"scope": "key", "key_id": "key_missing", "usd": "5"}).status_code == 422
+    huge = api.post("/api/budgets", user, {"usd": 10_000_000})  # past what spend is counted in (picodollars)
+    assert huge.status_code == 422 and "usd" in huge.text
     assert httpx.get(api.base + "/api/budgets").status_code == 401
 
 

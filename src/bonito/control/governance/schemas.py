@@ -34,6 +34,10 @@ class LimitsOut(BaseModel):
     tier_tokens_per_minute: int | None
 
 
+# spend is kept in integer picodollars (a signed 64-bit column): a budget stays below 2^63 of them
+MAX_BUDGET_USD = Decimal(9_000_000)
+
+
 class ThrottleIn(ApiModel):
     at_percent: float = Field(default=90, gt=0, le=100)
     requests_per_minute: PerMinute
@@ -42,7 +46,7 @@ class ThrottleIn(ApiModel):
 class BudgetIn(ApiModel):
     scope: Literal["org", "key"] = "org"
     key_id: str | None = Field(default=None, max_length=64)
-    usd: Decimal = Field(gt=0, le=Decimal(10) ** 9, max_digits=18, decimal_places=6)
+    usd: Decimal = Field(gt=0, le=MAX_BUDGET_USD, max_digits=18, decimal_places=6)
     period: Literal["daily", "weekly", "monthly"] = "monthly"
     hard: bool = True
     throttle: ThrottleIn | None = None
@@ -57,7 +61,7 @@ class BudgetIn(ApiModel):
 class BudgetPatch(ApiModel):
     """What may change on a budget in place (its scope and period name its spend ledger: make a new one)."""
 
-    usd: Decimal | None = Field(default=None, gt=0, le=Decimal(10) ** 9, max_digits=18, decimal_places=6)
+    usd: Decimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD, max_digits=18, decimal_places=6)
     hard: bool | None = None
     throttle: ThrottleIn | None = Field(default=None, description="set or change; see `remove_throttle`")
     remove_throttle: bool = False
