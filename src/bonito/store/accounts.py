@@ -42,6 +42,25 @@ class Membership(Base):
     __table_args__ = (UniqueConstraint("org_id", "user_id"), Index("ix_memberships_user", "user_id"))
 
 
+class Invite(Base):
+    """An invitation to join an org with a role; its token is kept only as a SHA-256 hash."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_invites_org", "org_id"),)
+
+
 class RefreshToken(Base):
     """One refresh token (by SHA-256); a login starts a family, each refresh retires one and adds one."""
 

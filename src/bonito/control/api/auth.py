@@ -1,4 +1,4 @@
-"""/api/auth: register, login, refresh, logout, me."""
+"""/api/auth: register, login, refresh, logout, me, accept an invitation."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from bonito.control.deps import CtxDep, CurrentUser, SessionDep, client_ip
-from bonito.control.schemas.auth import LoginIn, RefreshIn, RegisteredOut, RegisterIn, TokensOut, UserOut
-from bonito.control.services import accounts
+from bonito.control.schemas.auth import (
+    AcceptInviteIn,
+    LoginIn,
+    RefreshIn,
+    RegisteredOut,
+    RegisterIn,
+    TokensOut,
+    UserOut,
+)
+from bonito.control.services import accounts, invites
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -28,6 +36,12 @@ async def login(body: LoginIn, request: Request, ctx: CtxDep, session: SessionDe
 async def refresh(body: RefreshIn, request: Request, ctx: CtxDep, session: SessionDep) -> Any:
     """New tokens for a refresh token, which is retired (using it again revokes its whole family)."""
     return await accounts.refresh(ctx, session, body.refresh_token, client_ip(request))
+
+
+@router.post("/accept-invite", response_model=TokensOut)
+async def accept_invite(body: AcceptInviteIn, request: Request, ctx: CtxDep, session: SessionDep) -> Any:
+    """Join the inviting org: a new account with `password`, or an existing one proven by its password."""
+    return await invites.accept(ctx, session, body, client_ip(request))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -7,8 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from bonito.control.deps import Admin, SessionDep, Viewer
-from bonito.control.schemas.auth import MemberIn, MemberOut, MemberPatch
-from bonito.control.services import members
+from bonito.control.schemas.auth import (
+    InviteCreatedOut,
+    InviteIn,
+    InviteOut,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+)
+from bonito.control.services import invites, members
 
 router = APIRouter(prefix="/api/org", tags=["org"])
 
@@ -37,4 +44,22 @@ async def set_role(user_id: str, body: MemberPatch, user: Admin, session: Sessio
 @router.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(user_id: str, user: Admin, session: SessionDep) -> Response:
     await members.remove_member(session, user, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/invites", status_code=status.HTTP_201_CREATED, response_model=InviteCreatedOut)
+async def invite(body: InviteIn, user: Admin, session: SessionDep) -> Any:
+    """Invite an email with a role; the token (shown once) is accepted at POST /api/auth/accept-invite."""
+    return await invites.create(session, user, body)
+
+
+@router.get("/invites", response_model=list[InviteOut])
+async def list_invites(user: Admin, session: SessionDep) -> Any:
+    """Pending invitations (not accepted, revoked or expired)."""
+    return await invites.pending(session, user)
+
+
+@router.delete("/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_invite(invite_id: str, user: Admin, session: SessionDep) -> Response:
+    await invites.revoke(session, user, invite_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

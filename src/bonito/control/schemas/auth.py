@@ -89,3 +89,27 @@ class MemberOut(OutModel):
 
 
 RegisteredOut.model_rebuild()
+
+
+class InviteIn(ApiModel):
+    email: Email
+    role: Role = "member"
+
+
+class InviteOut(OutModel):
+    id: str
+    email: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
+
+
+class InviteCreatedOut(InviteOut):
+    token: str = Field(description="shown once: the invitee accepts with it")
+    accept_path: str = Field(description="the dashboard page that accepts it, token included")
+
+
+class AcceptInviteIn(ApiModel):
+    token: Token
+    # a new account's password, or (when the email already has an account) that account's password
+    password: AnyPassword

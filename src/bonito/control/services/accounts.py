@@ -44,8 +44,9 @@ async def create_user_and_org(session: AsyncSession, email: str, password: str, 
     return user, org
 
 
-async def _issue(ctx: ControlContext, session: AsyncSession, user_id: str, org_id: str,
-                 family_id: str | None = None) -> dict[str, Any]:
+async def issue_tokens(ctx: ControlContext, session: AsyncSession, user_id: str, org_id: str,
+                       family_id: str | None = None) -> dict[str, Any]:
+    """Access and refresh tokens for a user in an org (a new refresh family unless one is given)."""
     refresh = new_refresh_token()
     session.add(RefreshToken(
         id=new_id("rtk"), token_hash=hash_token(refresh), family_id=family_id or new_id("fam"),
@@ -55,7 +56,7 @@ async def _issue(ctx: ControlContext, session: AsyncSession, user_id: str, org_i
 
 async def register(ctx: ControlContext, session: AsyncSession, body: RegisterIn, ip: str) -> dict[str, Any]:
     user, org = await create_user_and_org(session, body.email, body.password, body.org_name)
-    tokens = await _issue(ctx, session, user.id, org.id)
+    tokens = await issue_tokens(ctx, session, user.id, org.id)
     audit.record(session, "auth.register", org_id=org.id, actor_id=user.id, actor_email=user.email, ip=ip,
                  target_type="org", target_id=org.id)
     await session.commit()
@@ -84,7 +85,7 @@ async def login(ctx: ControlContext, session: AsyncSession, body: LoginIn, ip: s
         audit.record(session, "auth.login_failed", org_id=None, actor_email=email, ip=ip)
         await session.commit()
         raise Unauthorized(LOGIN_FAILED)
-    tokens = await _issue(ctx, session, user.id, membership.org_id)
+    tokens = await issue_tokens(ctx, session, user.id, membership.org_id)
     audit.record(session, "auth.login", org_id=membership.org_id, actor_id=user.id, actor_email=user.email, ip=ip)
     await session.commit()
     return tokens
@@ -119,7 +120,7 @@ async def refresh(ctx: ControlContext, session: AsyncSession, token: str, ip: st
     if member is None or user is None or not user.is_active:
         await session.commit()
         raise Unauthorized(REFRESH_FAILED)
-    tokens = await _issue(ctx, session, row.user_id, row.org_id, row.family_id)
+    tokens = await issue_tokens(ctx, session, row.user_id, row.org_id, row.family_id)
     await session.commit()
     return tokens
 
