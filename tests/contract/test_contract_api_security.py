@@ -145,7 +145,7 @@ def test_config_mode_cors_origins_and_max_body_mb_apply_to_api(tmp_path: Path, u
         def api_up() -> bool:
             return httpx.get(srv.url + "/api/openapi.json").status_code == 200
 
-        eventually(api_up, within_s=20)
+        eventually(api_up, within_s=60)  # the control plane starts beside a serving gateway
         r = httpx.get(srv.url + "/api/openapi.json", headers={"origin": "https://app.example"})
         assert r.headers.get("access-control-allow-origin") == "https://app.example"
         pre = httpx.options(srv.url + "/api/auth/login", headers={
