@@ -1,8 +1,9 @@
 // The audit log (admins): who did what and when, newest first, filters (action or family, actor, time range)
 // kept in the URL, cursor paging, CSV / JSON-lines export of the matching events.
 
-import { api, fetchAuthed, itemsOf } from "../api.js";
-import { field, formValues, h, pageHeader, showError, table, toast } from "../dom.js";
+import { api, itemsOf } from "../api.js";
+import { downloadAuthed } from "../download.js";
+import { field, formValues, h, pageHeader, table } from "../dom.js";
 import { pick, when } from "../format.js";
 
 const PAGE_SIZE = 50;
@@ -32,7 +33,10 @@ export async function render(root, { params, navigate }) {
       role: "button" }, label);
     a.addEventListener("click", (event) => {
       event.preventDefault();
-      download(a.getAttribute("href"), format, a);
+      downloadAuthed(a.getAttribute("href"), {
+        accept: format === "csv" ? "text/csv" : "application/x-ndjson", name: "bonito-audit", ext: format,
+        done: "Audit log downloaded",
+      }, a);
     });
     return a;
   });
@@ -132,22 +136,3 @@ function details(d) {
     h("dt", {}, k), h("dd", {}, typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))]));
 }
 
-async function download(href, format, button) {
-  button.setAttribute("aria-busy", "true");
-  try {
-    const resp = await fetchAuthed("GET", href, undefined,
-      { accept: format === "csv" ? "text/csv" : "application/x-ndjson" });
-    const url = URL.createObjectURL(await resp.blob());
-    const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, "");
-    const a = h("a", { href: url, download: `bonito-audit-${stamp}.${format}` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-    toast("Audit log downloaded");
-  } catch (err) {
-    showError(err);
-  } finally {
-    button.removeAttribute("aria-busy");
-  }
-}

@@ -1,7 +1,8 @@
 // Request logs: filters, cursor paging, CSV export, and each request's routing decision.
 
-import { api, fetchAuthed, itemsOf } from "../api.js";
-import { field, formValues, h, pageHeader, replace, showError, toast } from "../dom.js";
+import { api, itemsOf } from "../api.js";
+import { downloadAuthed } from "../download.js";
+import { field, formValues, h, pageHeader, replace } from "../dom.js";
 import { int, ms, pick, usd, when } from "../format.js";
 import { planView } from "../plan.js";
 
@@ -20,7 +21,8 @@ export async function render(root, { params, navigate }) {
     role: "button" }, "Export CSV");
   exportBtn.addEventListener("click", (event) => {
     event.preventDefault();
-    exportCsv(exportBtn.getAttribute("href"), exportBtn);
+    downloadAuthed(exportBtn.getAttribute("href"),
+      { accept: "text/csv", name: "bonito-logs", ext: "csv", done: "CSV export downloaded" }, exportBtn);
   });
   root.append(pageHeader("Logs", exportBtn), filterForm(filters, navigate));
 
@@ -132,21 +134,3 @@ function detailView(r) {
     decision ? planView(decision) : null);
 }
 
-async function exportCsv(href, button) {
-  button.setAttribute("aria-busy", "true");
-  try {
-    const resp = await fetchAuthed("GET", href, undefined, { accept: "text/csv" });
-    const blob = await resp.blob();
-    const url = URL.createObjectURL(blob);
-    const a = h("a", { href: url, download: `bonito-logs-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.csv` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-    toast("CSV export downloaded");
-  } catch (err) {
-    showError(err);
-  } finally {
-    button.removeAttribute("aria-busy");
-  }
-}
