@@ -119,7 +119,8 @@ export async function api(method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
-/** Login or register: stores the tokens, throws ApiError on failure. */
+/** Login, register or accept an invitation: stores the tokens, throws ApiError on failure.
+ * A session this replaces (accepting an invitation while signed in) is ended on the server too. */
 export async function authenticate(path, body) {
   const resp = await fetch(path, {
     method: "POST",
@@ -127,21 +128,26 @@ export async function authenticate(path, body) {
     body: JSON.stringify(body),
   });
   if (!resp.ok) throw await errorFrom(resp);
-  store(await resp.json());
+  const previous = sessionStorage.getItem(REFRESH_KEY);
+  const tokens = await resp.json();
+  store(tokens);
+  if (previous && tokens.refresh_token && previous !== tokens.refresh_token) revoke(previous);
 }
 
 /** Ends the session now; the server-side revocation goes out in the background (keepalive). */
 export function logout() {
   const token = sessionStorage.getItem(REFRESH_KEY);
   clearSession();
-  if (token) {
-    fetch("/api/auth/logout", {
-      method: "POST",
-      keepalive: true,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ refresh_token: token }),
-    }).catch(() => {});
-  }
+  if (token) revoke(token);
+}
+
+function revoke(refreshToken) {
+  fetch("/api/auth/logout", {
+    method: "POST",
+    keepalive: true,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refresh_token: refreshToken }),
+  }).catch(() => {});
 }
 
 /** Lists come bare or wrapped ({items}, {data}, {<name>s}); always return an array. */

@@ -7,6 +7,7 @@ import { h, replace, showError } from "./dom.js";
 const PAGES = {
   "/login": () => import("./pages/login.js"),
   "/register": () => import("./pages/login.js"),
+  "/invite": () => import("./pages/invite.js"),
   "/overview": () => import("./pages/overview.js"),
   "/providers": () => import("./pages/providers.js"),
   "/models": () => import("./pages/models.js"),
@@ -18,7 +19,9 @@ const PAGES = {
   "/members": () => import("./pages/members.js"),
   "/audit": () => import("./pages/audit.js"),
 };
-const PUBLIC = new Set(["/login", "/register"]);
+const PUBLIC = new Set(["/login", "/register", "/invite"]);
+// public pages a signed-in user still gets: accepting an invitation signs in as the invited account
+const ALSO_SIGNED_IN = new Set(["/invite"]);
 
 const main = document.getElementById("main");
 const topbar = document.getElementById("topbar");
@@ -49,7 +52,7 @@ async function render() {
     history.replaceState(null, "", `/login?next=${next}`);
     path = "/login";
   }
-  if (PUBLIC.has(path) && hasSession()) {
+  if (PUBLIC.has(path) && hasSession() && !ALSO_SIGNED_IN.has(path)) {
     history.replaceState(null, "", "/overview");
     path = "/overview";
   }
@@ -61,7 +64,7 @@ async function render() {
   const view = h("div", { class: "page" });
   replace(main, view);
   try {
-    await page.render(view, { path, params: new URLSearchParams(location.search), navigate });
+    await page.render(view, { path, params: new URLSearchParams(location.search), navigate, forgetAccount });
   } catch (err) {
     if (err.status !== 401) showError(err);
   }
@@ -72,6 +75,12 @@ async function render() {
 }
 
 let focusOnRender = false;
+
+/** Forget who was signed in (the top bar's email and unread count): signed out, or now someone else. */
+function forgetAccount() {
+  document.getElementById("whoami").textContent = "";
+  clearUnread();
+}
 
 function showShell(signedIn) {
   topbar.hidden = !signedIn;
@@ -112,15 +121,13 @@ window.addEventListener("popstate", () => {
 
 document.getElementById("logout").addEventListener("click", () => {
   logout();
-  document.getElementById("whoami").textContent = "";
-  clearUnread();
+  forgetAccount();
   focusOnRender = true;
   navigate("/login", { replace: true });
 });
 
 setSignedOutHandler(() => {
-  document.getElementById("whoami").textContent = "";
-  clearUnread();
+  forgetAccount();
   const next = encodeURIComponent(location.pathname + location.search);
   if (!PUBLIC.has(location.pathname)) navigate(`/login?next=${next}`, { replace: true });
 });
