@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from bonito.control.deps import CtxDep, CurrentUser, SessionDep, client_ip
 from bonito.control.schemas.auth import (
     AcceptInviteIn,
+    InviteInfoOut,
     LoginIn,
     RefreshIn,
     RegisteredOut,
@@ -36,6 +37,12 @@ async def login(body: LoginIn, request: Request, ctx: CtxDep, session: SessionDe
 async def refresh(body: RefreshIn, request: Request, ctx: CtxDep, session: SessionDep) -> Any:
     """New tokens for a refresh token, which is retired (using it again revokes its whole family)."""
     return await accounts.refresh(ctx, session, body.refresh_token, client_ip(request))
+
+
+@router.get("/invite", response_model=InviteInfoOut)
+async def invite_info(token: Annotated[str, Query(min_length=1, max_length=512)], session: SessionDep) -> Any:
+    """What an invitation token opens (404 when it is invalid, used or expired): for the page that accepts it."""
+    return await invites.describe(session, token)
 
 
 @router.post("/accept-invite", response_model=TokensOut)

@@ -113,3 +113,11 @@ class AcceptInviteIn(ApiModel):
     token: Token
     # a new account's password, or (when the email already has an account) that account's password
     password: AnyPassword
+
+
+class InviteInfoOut(OutModel):
+    email: str
+    role: Role
+    org_name: str | None
+    expires_at: datetime
+    account_exists: bool

@@ -23,7 +23,7 @@ from bonito.control.security import hash_password, hash_token, verify_password
 from bonito.control.services import audit, throttle
 from bonito.control.services.accounts import issue_tokens
 from bonito.control.services.common import aware, new_id, now
-from bonito.store.accounts import Invite, Membership, User
+from bonito.store.accounts import Invite, Membership, Org, User
 
 INVITE_TTL = timedelta(days=7)
 INVITE_FAILED = "This invitation is invalid, used or expired, or the password does not match the account"
@@ -70,12 +70,31 @@ async def revoke(session: AsyncSession, p: Principal, invite_id: str) -> None:
     await session.commit()
 
 
-async def accept(ctx: ControlContext, session: AsyncSession, body: AcceptInviteIn, ip: str) -> dict[str, Any]:
-    row = (await session.execute(select(Invite).where(Invite.token_hash == hash_token(body.token)))
-           ).scalar_one_or_none()
+async def _open_invite(session: AsyncSession, token: str) -> Invite | None:
+    """The invitation this token opens, if it is still open (not accepted, revoked or expired)."""
+    row = (await session.execute(select(Invite).where(Invite.token_hash == hash_token(token)))).scalar_one_or_none()
     expires = aware(row.expires_at) if row is not None else None
     if row is None or row.accepted_at is not None or row.revoked_at is not None or expires is None \
             or expires <= now():
+        return None
+    return row
+
+
+async def describe(session: AsyncSession, token: str) -> dict[str, Any]:
+    """What the token holder is invited to: the email, the org's name, the role, and whether the email
+    already has an account (so the page asks for a new password or the existing one)."""
+    row = await _open_invite(session, token)
+    if row is None:
+        raise NotFound("invitation")  # invalid, used, revoked or expired: the holder need not know which
+    org = await session.get(Org, row.org_id)
+    exists = await session.scalar(select(User.id).where(User.email == row.email)) is not None
+    return {"email": row.email, "role": row.role, "org_name": org.name if org else None,
+            "expires_at": aware(row.expires_at), "account_exists": exists}
+
+
+async def accept(ctx: ControlContext, session: AsyncSession, body: AcceptInviteIn, ip: str) -> dict[str, Any]:
+    row = await _open_invite(session, body.token)
+    if row is None:
         raise Unauthorized(INVITE_FAILED)
     user = (await session.execute(select(User).where(User.email == row.email))).scalar_one_or_none()
     if user is None:

@@ -14,14 +14,27 @@ export async function render(root, { params, navigate, forgetAccount }) {
       h("p", { class: "switch" }, "Already a member? ", h("a", { href: "/login", "data-link": "" }, "Sign in")))));
     return;
   }
+  const info = await lookUp(token);
+  if (!info) {
+    root.append(h("div", { class: "auth" }, h("section", { class: "card auth-card", "aria-labelledby": "invite-title" },
+      h("h1", { id: "invite-title", tabindex: "-1" }, title),
+      h("p", { class: "note", id: "invite-closed", role: "alert" }, "This invitation is invalid, used or expired. "
+        + "Ask an admin of the organization for a new one."),
+      h("p", { class: "switch" }, "Already a member? ", h("a", { href: "/login", "data-link": "" }, "Sign in")))));
+    return;
+  }
+  const where = info.org_name ? `“${info.org_name}”` : "an organization";
   const form = h("form", { class: "card auth-card", novalidate: true, "aria-labelledby": "invite-title" },
     h("h1", { id: "invite-title", tabindex: "-1" }, title),
-    h("p", { class: "muted" }, "You've been invited to join an organization on Bonito."),
+    h("p", { class: "muted", id: "invite-what" }, `You've been invited to join ${where} on Bonito as ${info.role}.`),
     hasSession() ? h("p", { class: "note" },
       "You are signed in. Joining signs you in as the invited account instead.") : null,
-    field("Password", { name: "password", type: "password", required: true, autocomplete: "current-password" },
-      { hint: "New to Bonito: choose a password for your new account (at least 8 characters). "
-        + "Already have an account with the invited email: enter its password." }),
+    field("Email", { name: "email", type: "email", value: info.email, readonly: true, autocomplete: "username" }),
+    info.account_exists
+      ? field("Password", { name: "password", type: "password", required: true, autocomplete: "current-password" },
+        { hint: "This email already has a Bonito account: enter its password." })
+      : field("Password", { name: "password", type: "password", required: true, autocomplete: "new-password" },
+        { hint: "Choose a password for your new account (at least 8 characters)." }),
     h("button", { type: "submit", class: "btn btn-primary btn-block" }, "Join"),
     h("p", { class: "switch" }, "Already a member? ", h("a", { href: "/login", "data-link": "" }, "Sign in")));
 
@@ -40,7 +53,7 @@ export async function render(root, { params, navigate, forgetAccount }) {
       try {
         await authenticate("/api/auth/accept-invite", { token, password: values.password });
       } catch (err) {
-        // a 401 (a bad link or a wrong password: the server does not say which) or a 429 names no field
+        // a 401 (the link was just closed, or a wrong password) or a 429 names no field
         if (!err.fields || !err.fields.length) err.fields = ["password"];
         throw err;
       }
@@ -55,4 +68,13 @@ export async function render(root, { params, navigate, forgetAccount }) {
   });
   root.append(h("div", { class: "auth" }, form));
   password.focus();
+}
+
+
+/** What the invitation opens; null when it is invalid, used or expired (404). */
+async function lookUp(token) {
+  const resp = await fetch(`/api/auth/invite?token=${encodeURIComponent(token)}`, { headers: { accept: "application/json" } });
+  if (resp.status === 404) return null;
+  if (!resp.ok) throw Object.assign(new Error(`Could not read the invitation (HTTP ${resp.status})`), { status: resp.status });
+  return resp.json();
 }
