@@ -16,7 +16,13 @@ def _invite(api: Api, admin: object, email: str, role: str = "member") -> dict[s
 
 
 def _accept(api: Api, token: str, password: str) -> object:
-    return api.http.post("/api/auth/accept-invite", json={"token": token, "password": password})
+    # the invitation token is the Bearer credential, as on every call that is not login or register
+    return api.http.post("/api/auth/accept-invite", json={"password": password},
+                         headers={"authorization": f"Bearer {token}"})
+
+
+def _info(api: Api, token: str) -> object:
+    return api.http.get("/api/auth/invite", headers={"authorization": f"Bearer {token}"})
 
 
 def test_a_new_person_joins_with_the_invitation_and_a_password_of_their_own(api: Api) -> None:
@@ -24,8 +30,8 @@ def test_a_new_person_joins_with_the_invitation_and_a_password_of_their_own(api:
     email = unique_email("invitee")
     inv = _invite(api, admin, email.upper(), role="viewer")
     assert inv["email"] == email and inv["role"] == "viewer" and inv["accept_path"] == f"/invite?token={inv['token']}"
-    info = api.http.get("/api/auth/invite", params={"token": inv["token"]})  # what the accepting page shows
-    assert info.status_code == 200 and info.json() == {
+    info = _info(api, inv["token"])  # what the accepting page shows
+    assert info.status_code == 200 and info.json() == {  # type: ignore[attr-defined]
         "email": email, "role": "viewer", "org_name": "acme", "expires_at": inv["expires_at"],
         "account_exists": False}
     listed = api.get("/api/org/invites", admin).json()
@@ -42,7 +48,7 @@ def test_a_new_person_joins_with_the_invitation_and_a_password_of_their_own(api:
     assert api.login(email, "a password of my own").status_code == 200
 
     assert _accept(api, inv["token"], "a password of my own").status_code == 401  # type: ignore[attr-defined]
-    assert api.http.get("/api/auth/invite", params={"token": inv["token"]}).status_code == 404  # used
+    assert _info(api, inv["token"]).status_code == 401  # type: ignore[attr-defined]  # used
     assert api.get("/api/org/invites", admin).json() == []
     members = {m["email"]: m["role"] for m in api.get("/api/org/members", admin).json()}
     assert members[email] == "viewer"
@@ -54,7 +60,7 @@ def test_a_new_person_joins_with_the_invitation_and_a_password_of_their_own(api:
 def test_an_existing_account_joins_by_proving_its_password(api: Api) -> None:
     admin, elsewhere = api.register(), api.register(org_name="other")
     inv = _invite(api, admin, elsewhere.email)
-    assert api.http.get("/api/auth/invite", params={"token": inv["token"]}).json()["account_exists"] is True
+    assert _info(api, inv["token"]).json()["account_exists"] is True  # type: ignore[attr-defined]
     assert _accept(api, inv["token"], "not the password").status_code == 401  # type: ignore[attr-defined]
     assert elsewhere.email not in {m["email"] for m in api.get("/api/org/members", admin).json()}
     assert _accept(api, inv["token"], PASSWORD).status_code == 200  # type: ignore[attr-defined]
@@ -75,8 +81,11 @@ def test_invitations_are_replaced_revoked_refused_and_scoped(api: Api) -> None:
     assert api.delete(f"/api/org/invites/{second['id']}", admin).status_code == 204
     assert api.delete(f"/api/org/invites/{second['id']}", admin).status_code == 404
     assert _accept(api, second["token"], "long enough pw").status_code == 401  # type: ignore[attr-defined]
-    assert api.http.get("/api/auth/invite", params={"token": second["token"]}).status_code == 404
-    assert api.http.get("/api/auth/invite", params={"token": "bni_made_up"}).status_code == 404
+    assert _info(api, second["token"]).status_code == 401  # type: ignore[attr-defined]
+    for token in ("bni_made_up", "garbage"):
+        assert _info(api, token).status_code == 401  # type: ignore[attr-defined]
+        assert _accept(api, token, "long enough pw").status_code == 401  # type: ignore[attr-defined]
+    assert api.http.post("/api/auth/accept-invite", json={"password": "long enough pw"}).status_code == 401
 
     assert api.post("/api/org/invites", admin, {"email": admin.email}).status_code == 409  # already a member
     bad = api.post("/api/org/invites", admin, {"email": "not-an-email", "role": "owner"})

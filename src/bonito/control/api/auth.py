@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bonito.control.deps import CtxDep, CurrentUser, SessionDep, client_ip
+from bonito.control.errors import Unauthorized
 from bonito.control.schemas.auth import (
     AcceptInviteIn,
     InviteInfoOut,
@@ -39,16 +41,32 @@ async def refresh(body: RefreshIn, request: Request, ctx: CtxDep, session: Sessi
     return await accounts.refresh(ctx, session, body.refresh_token, client_ip(request))
 
 
+_invite_bearer = HTTPBearer(auto_error=False, scheme_name="InvitationToken",
+                            description="The invitation token from the link (`bni_…`)")
+
+
+async def invite_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_invite_bearer)]) -> str:
+    """The invitation token, sent as the Bearer credential like every authenticated call (401 without it)."""
+    if creds is None or not creds.credentials.startswith(invites.TOKEN_PREFIX):
+        raise Unauthorized("Missing or malformed invitation token")
+    return creds.credentials
+
+
+InviteToken = Annotated[str, Depends(invite_token)]
+
+
 @router.get("/invite", response_model=InviteInfoOut)
-async def invite_info(token: Annotated[str, Query(min_length=1, max_length=512)], session: SessionDep) -> Any:
-    """What an invitation token opens (404 when it is invalid, used or expired): for the page that accepts it."""
+async def invite_info(token: InviteToken, session: SessionDep) -> Any:
+    """What the invitation (Bearer) opens; 401 when it is invalid, used or expired. For the page that accepts it."""
     return await invites.describe(session, token)
 
 
 @router.post("/accept-invite", response_model=TokensOut)
-async def accept_invite(body: AcceptInviteIn, request: Request, ctx: CtxDep, session: SessionDep) -> Any:
-    """Join the inviting org: a new account with `password`, or an existing one proven by its password."""
-    return await invites.accept(ctx, session, body, client_ip(request))
+async def accept_invite(body: AcceptInviteIn, token: InviteToken, request: Request, ctx: CtxDep,
+                        session: SessionDep) -> Any:
+    """Join the inviting org (Bearer: the invitation token): a new account with `password`, or an existing
+    one proven by its password."""
+    return await invites.accept(ctx, session, token, body, client_ip(request))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -110,7 +110,8 @@ class InviteCreatedOut(InviteOut):
 
 
 class AcceptInviteIn(ApiModel):
-    token: Token
+    """The invitation token itself goes as the Bearer credential."""
+
     # a new account's password, or (when the email already has an account) that account's password
     password: AnyPassword
 

@@ -26,6 +26,7 @@ from bonito.control.services.common import aware, new_id, now
 from bonito.store.accounts import Invite, Membership, Org, User
 
 INVITE_TTL = timedelta(days=7)
+TOKEN_PREFIX = "bni_"
 INVITE_FAILED = "This invitation is invalid, used or expired, or the password does not match the account"
 MIN_PASSWORD = 8
 
@@ -43,7 +44,7 @@ async def create(session: AsyncSession, p: Principal, body: InviteIn) -> dict[st
     await session.execute(update(Invite).where(  # one pending invitation per email and org
         Invite.org_id == p.org_id, Invite.email == body.email, Invite.accepted_at.is_(None),
         Invite.revoked_at.is_(None)).values(revoked_at=now()))
-    token = "bni_" + secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = Invite(id=new_id("inv"), org_id=p.org_id, email=body.email, role=body.role, token_hash=hash_token(token),
                  created_by=p.user_id, created_at=now(), expires_at=now() + INVITE_TTL)
     session.add(row)
@@ -84,16 +85,17 @@ async def describe(session: AsyncSession, token: str) -> dict[str, Any]:
     """What the token holder is invited to: the email, the org's name, the role, and whether the email
     already has an account (so the page asks for a new password or the existing one)."""
     row = await _open_invite(session, token)
-    if row is None:
-        raise NotFound("invitation")  # invalid, used, revoked or expired: the holder need not know which
+    if row is None:  # invalid, used, revoked or expired: the holder need not know which
+        raise Unauthorized("This invitation is invalid, used or expired")
     org = await session.get(Org, row.org_id)
     exists = await session.scalar(select(User.id).where(User.email == row.email)) is not None
     return {"email": row.email, "role": row.role, "org_name": org.name if org else None,
             "expires_at": aware(row.expires_at), "account_exists": exists}
 
 
-async def accept(ctx: ControlContext, session: AsyncSession, body: AcceptInviteIn, ip: str) -> dict[str, Any]:
-    row = await _open_invite(session, body.token)
+async def accept(ctx: ControlContext, session: AsyncSession, token: str, body: AcceptInviteIn,
+                 ip: str) -> dict[str, Any]:
+    row = await _open_invite(session, token)
     if row is None:
         raise Unauthorized(INVITE_FAILED)
     user = (await session.execute(select(User).where(User.email == row.email))).scalar_one_or_none()

@@ -121,12 +121,10 @@ export async function api(method, path, body) {
 
 /** Login, register or accept an invitation: stores the tokens, throws ApiError on failure.
  * A session this replaces (accepting an invitation while signed in) is ended on the server too. */
-export async function authenticate(path, body) {
-  const resp = await fetch(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify(body),
-  });
+export async function authenticate(path, body, bearer = null) {
+  const headers = { "content-type": "application/json", accept: "application/json" };
+  if (bearer) headers.authorization = `Bearer ${bearer}`;  // accepting an invitation: its token
+  const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
   if (!resp.ok) throw await errorFrom(resp);
   const previous = sessionStorage.getItem(REFRESH_KEY);
   const tokens = await resp.json();

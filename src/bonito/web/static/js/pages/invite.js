@@ -51,7 +51,7 @@ export async function render(root, { params, navigate, forgetAccount }) {
     }
     const ok = await submitting(form, async () => {
       try {
-        await authenticate("/api/auth/accept-invite", { token, password: values.password });
+        await authenticate("/api/auth/accept-invite", { password: values.password }, token);
       } catch (err) {
         // a 401 (the link was just closed, or a wrong password) or a 429 names no field
         if (!err.fields || !err.fields.length) err.fields = ["password"];
@@ -71,10 +71,10 @@ export async function render(root, { params, navigate, forgetAccount }) {
 }
 
 
-/** What the invitation opens; null when it is invalid, used or expired (404). */
+/** What the invitation (sent as the Bearer credential) opens; null when it is invalid, used or expired (401). */
 async function lookUp(token) {
-  const resp = await fetch(`/api/auth/invite?token=${encodeURIComponent(token)}`, { headers: { accept: "application/json" } });
-  if (resp.status === 404) return null;
+  const resp = await fetch("/api/auth/invite", { headers: { accept: "application/json", authorization: `Bearer ${token}` } });
+  if (resp.status === 401) return null;
   if (!resp.ok) throw Object.assign(new Error(`Could not read the invitation (HTTP ${resp.status})`), { status: resp.status });
   return resp.json();
 }
