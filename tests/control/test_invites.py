@@ -86,6 +86,12 @@ def test_invitations_are_replaced_revoked_refused_and_scoped(api: Api) -> None:
         assert _info(api, token).status_code == 401  # type: ignore[attr-defined]
         assert _accept(api, token, "long enough pw").status_code == 401  # type: ignore[attr-defined]
     assert api.http.post("/api/auth/accept-invite", json={"password": "long enough pw"}).status_code == 401
+    # a signed-in user's own access token is no invitation; a malformed body is still named first
+    bad_body = api.http.post("/api/auth/accept-invite", json={}, headers=admin.headers)
+    assert bad_body.status_code == 422 and "password" in bad_body.text
+    assert api.http.post("/api/auth/accept-invite", json={"password": "long enough pw"},
+                         headers=admin.headers).status_code == 401
+    assert api.get("/api/auth/invite", admin).status_code == 401
 
     assert api.post("/api/org/invites", admin, {"email": admin.email}).status_code == 409  # already a member
     bad = api.post("/api/org/invites", admin, {"email": "not-an-email", "role": "owner"})

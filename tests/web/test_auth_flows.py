@@ -100,8 +100,11 @@ async def test_a_session_that_cannot_be_refreshed_returns_to_login(page: Any) ->
 async def test_sign_out_revokes_the_refresh_token(page: Any, platform: BonitoServer) -> None:
     await register(page)
     token = await page.evaluate("sessionStorage.getItem('bonito.refresh_token')")
-    await page.get_by_role("button", name="Sign out").click()
+    # the login form shows at once; the revocation goes out alongside it (keepalive)
+    async with page.expect_response(re.compile(r"/api/auth/logout$")) as logout:
+        await page.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(re.compile(r"/login$"))
+    assert (await logout.value).status == 204
     async with httpx.AsyncClient() as client:
         resp = await client.post(platform.url + "/api/auth/refresh", json={"refresh_token": token})
     assert resp.status_code == 401

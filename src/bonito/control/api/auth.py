@@ -19,6 +19,7 @@ from bonito.control.schemas.auth import (
     TokensOut,
     UserOut,
 )
+from bonito.control.security import TokenError
 from bonito.control.services import accounts, invites
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -45,11 +46,20 @@ _invite_bearer = HTTPBearer(auto_error=False, scheme_name="InvitationToken",
                             description="The invitation token from the link (`bni_…`)")
 
 
-async def invite_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_invite_bearer)]) -> str:
-    """The invitation token, sent as the Bearer credential like every authenticated call (401 without it)."""
-    if creds is None or not creds.credentials.startswith(invites.TOKEN_PREFIX):
-        raise Unauthorized("Missing or malformed invitation token")
-    return creds.credentials
+async def invite_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_invite_bearer)],
+                       ctx: CtxDep) -> str:
+    """The Bearer credential of an invitation call: missing or no valid credential at all is a 401 here,
+    before the body is read, as on every authenticated call. A signed-in user's access token passes on
+    (so a bad body is still named) and is refused by the handler: these calls take an invitation token."""
+    if creds is None or not creds.credentials:
+        raise Unauthorized("Missing invitation token")
+    token = creds.credentials
+    if not token.startswith(invites.TOKEN_PREFIX):
+        try:
+            ctx.tokens.verify(token)
+        except TokenError:
+            raise Unauthorized("Missing or malformed invitation token") from None
+    return token
 
 
 InviteToken = Annotated[str, Depends(invite_token)]

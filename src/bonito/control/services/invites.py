@@ -73,6 +73,8 @@ async def revoke(session: AsyncSession, p: Principal, invite_id: str) -> None:
 
 async def _open_invite(session: AsyncSession, token: str) -> Invite | None:
     """The invitation this token opens, if it is still open (not accepted, revoked or expired)."""
+    if not token.startswith(TOKEN_PREFIX):  # e.g. a user's access token: not an invitation
+        return None
     row = (await session.execute(select(Invite).where(Invite.token_hash == hash_token(token)))).scalar_one_or_none()
     expires = aware(row.expires_at) if row is not None else None
     if row is None or row.accepted_at is not None or row.revoked_at is not None or expires is None \
