@@ -8,7 +8,6 @@ import hmac
 import itertools
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import jwt
@@ -21,19 +20,6 @@ from tests.support.server import BonitoServer
 
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type"}
 _ips = (f"198.51.100.{i}" for i in itertools.count(1))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
-    with BonitoServer(tmp_path_factory.mktemp("contract-auth")) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
 
 
 @pytest.fixture

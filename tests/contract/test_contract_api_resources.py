@@ -36,19 +36,6 @@ AZURE_ENTRA = {"endpoint": "http://127.0.0.1:9", "tenant_id": "tenant", "client_
                "client_secret": f"{SECRET}-entra", "api_version": "2024-10-21"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
-    with BonitoServer(tmp_path_factory.mktemp("contract-resources")) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
-
-
 class _EchoingUpstream(BaseHTTPRequestHandler):
     """An upstream whose error message quotes the credentials it was sent (some real ones do)."""
 

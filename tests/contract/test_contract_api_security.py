@@ -30,19 +30,6 @@ ROUTE_KEY = f"rt-route-key-{MARK}"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
-    with BonitoServer(tmp_path_factory.mktemp("contract-security")) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
 def secrets_everywhere(api: Api, server: BonitoServer, upstream: FakeOpenAI) -> dict[str, str]:
     """An org that has used every kind of secret the control plane takes; returns the plaintexts."""
     org = api.org_with_key(upstream.url, api_key="sk-upstream")

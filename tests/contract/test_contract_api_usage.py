@@ -8,7 +8,6 @@ import io
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,19 +21,6 @@ from tests.support.server import BonitoServer
 
 PUBLIC_NAME = "house-chat"  # the public name differs from the upstream id (gpt-4o-mini)
 TRAFFIC = 1100
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
-    with BonitoServer(tmp_path_factory.mktemp("contract-usage")) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")
