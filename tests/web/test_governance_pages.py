@@ -544,3 +544,28 @@ async def test_audit_log_filters_keep_to_the_url_the_list_and_the_exports(page: 
     await expect(page.get_by_label("Action")).to_have_attribute("aria-invalid", "true")
     await expect(page.get_by_label("Action")).to_have_value("Key Create")
     await expect(events).to_have_count(0)
+
+
+async def test_audit_log_pages_older_and_newer_keeping_the_filter(page: Any, platform: BonitoServer) -> None:
+    email = await register(page, org="Paged")
+    async with httpx.AsyncClient(base_url=platform.url, timeout=30) as http:
+        me = await Control.login(http, email)
+        for i in range(55):  # 55 key.create events: a page of 50 and one of 5
+            await me.post("/api/gateway/keys", {"name": f"k{i:02d}"})
+    await page.goto("/audit?action=key.create")
+    await expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+    rows = page.get_by_role("table", name="Audit events, newest first").locator("tbody tr")
+    pages = page.get_by_role("navigation", name="Pages")
+    await expect(rows).to_have_count(50)
+    await expect(pages).to_contain_text("50 shown")
+    await expect(pages.get_by_role("button", name="← Newer")).to_have_count(0)
+
+    await pages.get_by_role("button", name="Older →").click()
+    await expect(rows).to_have_count(5)
+    await expect(page).to_have_url(re.compile(r"/audit\?action=key\.create&cursor=[^&]+&back=-$"))
+    await expect(pages.get_by_role("button", name="Older →")).to_have_count(0)
+    await expect(rows.first).to_contain_text("key.create")
+
+    await pages.get_by_role("button", name="← Newer").click()
+    await expect(rows).to_have_count(50)
+    await expect(page).to_have_url(re.compile(r"/audit\?action=key\.create$"))

@@ -3,6 +3,7 @@
 
 import { api, itemsOf } from "../api.js";
 import { downloadAuthed } from "../download.js";
+import { pager, trail } from "../pager.js";
 import { field, formValues, h, pageHeader, table } from "../dom.js";
 import { pick, when } from "../format.js";
 
@@ -26,7 +27,7 @@ const ACTIONS = {
 export async function render(root, { params, navigate }) {
   const filters = Object.fromEntries(FILTERS.filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
   const cursor = params.get("cursor");
-  const back = (params.get("back") || "").split(",").filter(Boolean);
+  const back = trail(params);
   const exports = [["csv", "Export CSV"], ["jsonl", "Export JSON lines"]].map(([format, label]) => {
     const q = new URLSearchParams({ format, ...filters });
     const a = h("a", { class: "btn", href: `/api/audit/export?${q}`, download: `bonito-audit.${format}`,
@@ -61,16 +62,6 @@ export async function render(root, { params, navigate }) {
   }
   const items = itemsOf(body);
   const next = pick(body, "next_cursor");
-  const pageUrl = (c, b) => {
-    const q = new URLSearchParams(filters);
-    if (c) q.set("cursor", c);
-    if (b.length) q.set("back", b.join(","));
-    return `/audit${q.size ? `?${q}` : ""}`;
-  };
-  const prev = cursor ? h("button", { type: "button", class: "btn",
-    onclick: () => navigate(pageUrl(back.at(-1) === "-" ? null : back.at(-1), back.slice(0, -1))) }, "← Newer") : null;
-  const older = next ? h("button", { type: "button", class: "btn",
-    onclick: () => navigate(pageUrl(next, [...back, cursor || "-"])) }, "Older →") : null;
   const filtered = Object.keys(filters).length > 0;
   root.append(h("section", { class: "card", "aria-labelledby": "audit-title" },
     h("h2", { id: "audit-title", class: "visually-hidden" }, "Events"),
@@ -83,7 +74,7 @@ export async function render(root, { params, navigate }) {
       ["Details", (e) => details(e.details)],
     ], items, { empty: filtered ? "No events match these filters." : "No events yet.",
       rowAttrs: (e) => ({ dataset: { action: e.action } }) }),
-    h("nav", { class: "pager", "aria-label": "Pages" }, prev, h("span", { class: "muted" }, `${items.length} shown`), older)));
+    pager({ path: "/audit", filters, cursor, back, next, shown: items.length, navigate })));
 }
 
 function filterForm(filters, navigate) {

@@ -2,6 +2,7 @@
 
 import { api, itemsOf } from "../api.js";
 import { downloadAuthed } from "../download.js";
+import { pager, trail } from "../pager.js";
 import { field, formValues, h, pageHeader, replace } from "../dom.js";
 import { int, ms, pick, usd, when } from "../format.js";
 import { planView } from "../plan.js";
@@ -12,7 +13,7 @@ const FILTERS = ["model", "status", "provider", "key_id", "start", "end"];
 export async function render(root, { params, navigate }) {
   const filters = Object.fromEntries(FILTERS.filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
   const cursor = params.get("cursor");
-  const back = (params.get("back") || "").split(",").filter(Boolean);
+  const back = trail(params);
 
   const query = new URLSearchParams({ ...filters, limit: String(PAGE_SIZE) });
   if (cursor) query.set("cursor", cursor);
@@ -29,19 +30,11 @@ export async function render(root, { params, navigate }) {
   const body = await api("GET", `/api/gateway/logs?${query}`);
   const items = itemsOf(body);
   const next = pick(body, "next_cursor");
-  const pageUrl = (c, b) => {
-    const q = new URLSearchParams(filters);
-    if (c) q.set("cursor", c);
-    if (b.length) q.set("back", b.join(","));
-    return `/logs${q.size ? `?${q}` : ""}`;
-  };
-  const prev = cursor ? h("button", { type: "button", class: "btn", onclick: () => navigate(pageUrl(back.at(-1) === "-" ? null : back.at(-1), back.slice(0, -1))) }, "← Newer") : null;
-  const older = next ? h("button", { type: "button", class: "btn", onclick: () => navigate(pageUrl(next, [...back, cursor || "-"])) }, "Older →") : null;
   root.append(
     h("section", { class: "card", "aria-labelledby": "logs-title" },
       h("h2", { id: "logs-title", class: "visually-hidden" }, "Requests"),
       items.length ? logTable(items) : h("p", { class: "empty muted" }, "No requests match. Send one to /v1 and refresh."),
-      h("nav", { class: "pager", "aria-label": "Pages" }, prev, h("span", { class: "muted" }, `${items.length} shown`), older)));
+      pager({ path: "/logs", filters, cursor, back, next, shown: items.length, navigate })));
 }
 
 function filterForm(filters, navigate) {
