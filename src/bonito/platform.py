@@ -28,6 +28,7 @@ from bonito.gateway.errors import GatewayError, not_found_path
 from bonito.gateway.http import send_error
 from bonito.gateway.snapshot import Snapshot, empty_snapshot
 from bonito.limits.runtime import LimitsRuntime
+from bonito.observability.telemetry import Telemetry
 from bonito.store.db import make_engine, migrate
 from bonito.store.usage import insert_usage
 from bonito.usage.record import UsageRecord
@@ -48,7 +49,9 @@ class Platform:
         first = self.source.load() if self.source else empty_snapshot()
         self.alerts = AlertService(self.engine, lambda: self.snapshot, secrets=self._secrets)
         self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed)
-        self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready)
+        self.telemetry = Telemetry(metrics_token=settings.metrics_token)
+        self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready,
+                               telemetry=self.telemetry)
         # Full mode needs the control plane to serve at all (it compiles the snapshot); with a
         # config file it is built after start so the gateway is healthy sooner.
         self.control_plane: Any = None if self.source else _control_plane(self)
@@ -56,6 +59,7 @@ class Platform:
         self._migrate_lock = asyncio.Lock()
         self.web: Any = _web_app()
         self._tasks: list[asyncio.Task[None]] = []
+        self._observed = self.telemetry.wrap(self._route)  # spans and log lines, where either is on
 
     # -- wiring -----------------------------------------------------------
     @property
@@ -105,12 +109,18 @@ class Platform:
 
     # -- ASGI -------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self._observed is not None and scope["type"] == "http":
+            await self._observed(scope, receive, send)
+        else:
+            await self._route(scope, receive, send)
+
+    async def _route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
         path: str = scope.get("path", "")
-        if path.startswith("/v1/") or path == "/v1" or path.startswith("/health"):
+        if path.startswith("/v1/") or path == "/v1" or path.startswith("/health") or path == "/metrics":
             await self.gateway(scope, receive, send)
             return
         if kind != "http":
@@ -161,11 +171,16 @@ class Platform:
         await self.sink.start()
         await self.limits.start(self.engine, lambda: self.snapshot)
         await self.alerts.start()
+        await self.telemetry.start(self._sample_metrics, self.ready)
         _tune_gc()
         if self.source is not None:
             self._tasks.append(asyncio.create_task(self.source.watch(lambda: self.snapshot, self.swap)))
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.source.request_reload)
+
+    def _sample_metrics(self) -> None:
+        self.telemetry.metrics.sample(pending=self.sink.pending, snapshot_version=self.snapshot.version,
+                                      spool_dir=self.settings.data_dir / "spool")
 
     async def _migrate_at_start(self) -> None:
         try:
@@ -201,6 +216,7 @@ class Platform:
         await self.limits.aclose()
         await self.gateway.router.aclose()
         await self.engine.dispose()
+        await self.telemetry.close()
 
 
 def _tune_gc() -> None:

@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--log-format", default="text", choices=["text", "json"],
+                       help="json: every line on stdout and stderr is one JSON object")
     serve.set_defaults(run=_serve)
 
     check = sub.add_parser("check-config", help="validate a bonito.yaml and exit")

@@ -14,12 +14,15 @@ import uvicorn
 
 from bonito.config.loader import ConfigError, load_config
 from bonito.config.settings import Settings
+from bonito.observability.logs import configure_logging
+from bonito.observability.workers import share_metrics, unshare_metrics
 
 # SIGTERM: stop accepting, let in-flight requests and streams finish, then flush usage.
 GRACEFUL_SHUTDOWN_S = 20
 
 
 def serve(args: argparse.Namespace) -> int:
+    log_config = configure_logging(getattr(args, "log_format", "text"), args.log_level)
     if args.config:
         path = Path(args.config).resolve()
         try:
@@ -39,6 +42,15 @@ def serve(args: argparse.Namespace) -> int:
         _migrate_once(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; a clean stop exits 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    metrics_dir = share_metrics(settings.data_dir, args.workers)
+    try:
+        _run(args, log_config)
+    finally:
+        unshare_metrics(metrics_dir)
+    return 0
+
+
+def _run(args: argparse.Namespace, log_config: dict[str, object]) -> None:
     uvicorn.run(
         "bonito.platform:create_app",
         factory=True,
@@ -50,10 +62,10 @@ def serve(args: argparse.Namespace) -> int:
         lifespan="on",
         access_log=False,
         log_level=args.log_level,
+        log_config=log_config,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
     )
-    return 0
 
 
 def _local_url(host: str, port: int) -> str:

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from hashlib import sha256
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -50,6 +50,9 @@ _REQUIRED: dict[Operation, str] = {"chat": "messages", "completions": "prompt", 
 
 log = logging.getLogger("bonito.gateway")
 
+if TYPE_CHECKING:
+    from bonito.observability.telemetry import Telemetry
+
 ReadyCheck = Callable[[], Awaitable[tuple[bool, dict[str, str]]]]
 
 
@@ -67,6 +70,7 @@ class Gateway:
         retry: RetryPolicy | None = None,
         ready_check: ReadyCheck | None = None,
         source: str = "shared_gateway",
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.sink = sink
@@ -76,6 +80,11 @@ class Gateway:
         self.retry = retry or RetryPolicy()
         self.ready_check = ready_check
         self.source = source
+        self.telemetry = telemetry  # metrics (GET /metrics), traces, per-request log lines
+        if telemetry is not None:
+            from bonito.gateway.observed import observed_hooks
+
+            self.hooks = observed_hooks(self.hooks, telemetry)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -95,6 +104,8 @@ class Gateway:
                 await send_json(send, 200, {"status": "ok"}, base)
             elif path == "/health/ready":
                 await self._ready(send, base)
+            elif path == "/metrics" and self.telemetry is not None:
+                await self.telemetry.serve_metrics(scope, send, base)
             else:
                 raise errors.not_found_path(path)
         except GatewayError as err:
@@ -182,6 +193,8 @@ class Gateway:
             if record.latency_ms == 0.0:
                 record.latency_ms = (time.perf_counter() - started) * 1000
             self.sink.submit(record)
+            if self.telemetry is not None:
+                self.telemetry.record(record)
             if settle is not None:
                 await settle.finish()
 
