@@ -1,0 +1,113 @@
+"""GET /metrics counts exactly the traffic sent through the openai SDK: one worker, two, and a token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.observability.traffic import PROMPT, client, config, scrape, send_known_traffic
+from tests.support.configs import KEY
+from tests.support.server import BonitoServer
+
+
+@pytest.fixture(scope="module")
+def server(upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
+    with BonitoServer(tmp_path_factory.mktemp("metrics"), config(upstream.url)) as srv:
+        yield srv
+
+
+def test_requests_tokens_cost_and_histograms_match_the_traffic(server: BonitoServer, fake: FakeOpenAI) -> None:
+    sent = send_known_traffic(server.url)
+    m = scrape(server.url)
+
+    ok = {"model": "gpt-4o-mini", "provider": "local-openai", "status": "200"}
+    assert m.value("bonito_requests_total", **ok) == sent.answered == 5
+    assert m.value("bonito_requests_total", status="403") == 1
+    assert m.value("bonito_requests_total", model="", status="404") == 1
+    # every counted request is observed once in the duration histogram, under the same model
+    assert m.value("bonito_request_duration_seconds_count", model="gpt-4o-mini") == 5
+    assert m.value("bonito_request_duration_seconds_bucket", model="gpt-4o-mini", le="+Inf") == 5
+    assert m.value("bonito_request_duration_seconds_count") == m.value("bonito_requests_total") == 7
+    assert 0 < m.value("bonito_request_duration_seconds_sum", model="gpt-4o-mini") < 60
+    # each streamed answer once in the TTFT histogram
+    assert m.value("bonito_time_to_first_token_seconds_count", model="gpt-4o-mini") == sent.streams == 2
+    assert m.value("bonito_tokens_total", model="gpt-4o-mini", type="input") == sent.prompt_tokens
+    assert m.value("bonito_tokens_total", model="gpt-4o-mini", type="output") == sent.completion_tokens
+    assert m.value("bonito_cost_usd_total", model="gpt-4o-mini") == pytest.approx(float(sent.cost), rel=1e-9)
+    assert m.value("bonito_upstream_errors_total") == 0
+    assert "bonito_usage_pending_records" in m.samples
+    # no key, prompt or client-chosen model name in any label
+    for secret in (KEY, PROMPT, "no-such-model-zq7"):
+        assert secret not in m.text
+
+
+def test_failed_upstream_calls_and_an_open_breaker_are_counted(server: BonitoServer, fake: FakeOpenAI) -> None:
+    before = scrape(server.url)
+    for _ in range(3):
+        with client(server.url) as c:
+            r = c.chat.completions.with_raw_response.create(
+                model="resilient", messages=[{"role": "user", "content": "hi"}])
+        assert r.headers["x-bonito-model-used"] == "gpt-4o-mini"
+    m = scrape(server.url)
+    # calls 1 and 2 tried `broken` first and failed over; its breaker opened at the second failure,
+    # so call 3 skipped it (a skipped target is not a call)
+    assert m.value("bonito_upstream_errors_total", provider="dead") == 2
+    assert m.value("bonito_upstream_errors_total", provider="local-openai") == 0
+    assert m.value("bonito_circuit_breaker_open", route="resilient", target="broken") == 1
+    served = {"model": "gpt-4o-mini", "provider": "local-openai", "status": "200"}
+    assert m.value("bonito_requests_total", **served) - before.value("bonito_requests_total", **served) == 3
+
+
+def test_a_failing_upstream_is_counted_once_per_call_and_the_status_is_the_clients(
+        server: BonitoServer, fake: FakeOpenAI) -> None:
+    from tests.fakes.openai_upstream import Fault
+
+    before = scrape(server.url)
+    fake.fail_always(Fault(status=500))
+    with client(server.url) as c, pytest.raises(Exception) as caught:
+        c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    fake.fail_always(None)
+    assert getattr(caught.value, "status_code", None) == 502
+    m = scrape(server.url)
+    failed = {"model": "gpt-4o-mini", "provider": "local-openai", "status": "502"}
+    assert m.value("bonito_requests_total", **failed) - before.value("bonito_requests_total", **failed) == 1
+    # a plain model is tried twice (one retry): two failed calls
+    assert m.value("bonito_upstream_errors_total", provider="local-openai") \
+        - before.value("bonito_upstream_errors_total", provider="local-openai") == 2
+
+
+def test_two_workers_one_scrape_sees_them_all(tmp_path: Path, fake: FakeOpenAI) -> None:
+    with BonitoServer(tmp_path, config(fake.url), workers=2) as srv:
+        sent = send_known_traffic(srv.url, chats=12, streams=4)
+        runs = list((tmp_path / ".bonito" / "metrics").glob("run-*"))
+        assert len(runs) == 1
+        pids = {p.stem.rsplit("_", 1)[-1] for p in runs[0].glob("counter_*.db")}
+        assert len(pids) == 2, f"the traffic should have reached both workers: {pids}"
+        for _ in range(6):  # whichever worker answers the scrape, it reports every worker's requests
+            m = scrape(srv.url)
+            ok = {"model": "gpt-4o-mini", "provider": "local-openai", "status": "200"}
+            assert m.value("bonito_requests_total", **ok) == sent.answered == 16
+            assert m.value("bonito_requests_total", status="403") == 1
+            assert m.value("bonito_request_duration_seconds_count", model="gpt-4o-mini") == 16
+            assert m.value("bonito_time_to_first_token_seconds_count", model="gpt-4o-mini") == 4
+            assert m.value("bonito_tokens_total", model="gpt-4o-mini", type="input") == sent.prompt_tokens
+            assert m.value("bonito_tokens_total", model="gpt-4o-mini", type="output") == sent.completion_tokens
+            assert m.value("bonito_cost_usd_total", model="gpt-4o-mini") == pytest.approx(float(sent.cost))
+            assert m.value("bonito_usage_pending_records") >= 0
+    assert not list((tmp_path / ".bonito" / "metrics").glob("run-*")), "the run's directory is removed at exit"
+
+
+def test_metrics_token_is_required_when_set(tmp_path: Path, fake: FakeOpenAI) -> None:
+    with BonitoServer(tmp_path, config(fake.url), env={"BONITO_METRICS_TOKEN": "scrape-secret-1"}) as srv:
+        with client(srv.url) as c:
+            c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+        for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "Basic scrape-secret-1"}):
+            r = httpx.get(srv.url + "/metrics", headers=headers)
+            assert r.status_code == 401
+            assert "bonito_" not in r.text
+        m = scrape(srv.url, token="scrape-secret-1")
+        assert m.value("bonito_requests_total", model="gpt-4o-mini", status="200") == 1
