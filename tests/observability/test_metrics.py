@@ -111,3 +111,23 @@ def test_metrics_token_is_required_when_set(tmp_path: Path, fake: FakeOpenAI) ->
             assert "bonito_" not in r.text
         m = scrape(srv.url, token="scrape-secret-1")
         assert m.value("bonito_requests_total", model="gpt-4o-mini", status="200") == 1
+
+
+def test_limit_refusals_are_counted_by_reason(tmp_path: Path, fake: FakeOpenAI) -> None:
+    import openai
+
+    from tests.support.configs import LIMITED_KEY, basic_config
+
+    with BonitoServer(tmp_path, basic_config(fake.url)) as srv:
+        statuses = []
+        for _ in range(5):  # the `limited` key may make 3 requests a minute
+            with client(srv.url, LIMITED_KEY) as c:
+                try:
+                    c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+                    statuses.append(200)
+                except openai.RateLimitError as exc:
+                    statuses.append(exc.status_code)
+        assert statuses == [200, 200, 200, 429, 429]
+        m = scrape(srv.url)
+        assert m.value("bonito_limit_refusals_total", reason="rate_limit_exceeded") == 2
+        assert m.value("bonito_requests_total", model="gpt-4o-mini", status="429") == 2

@@ -242,6 +242,8 @@ class Gateway:
         try:
             return await self.limiter.check(key, snap, body)
         except LimitExceeded as exc:
+            if self.telemetry is not None:
+                self.telemetry.metrics.refused(exc.code)
             raise GatewayError(exc.status, exc.message, type=exc.type, code=exc.code,
                                headers=exc.headers) from None
 

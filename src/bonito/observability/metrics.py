@@ -66,6 +66,9 @@ class Metrics:
                                        "failovers included)", ["provider"], registry=reg)
         self.cache_hits = Counter("bonito_cache_hits", "Requests answered from the response cache", ["kind"],
                                   registry=reg)
+        self.refusals = Counter("bonito_limit_refusals", "Requests refused by rate limits and budgets, by "
+                                "reason (rate_limit_exceeded, budget_exceeded, limits_unavailable)", ["reason"],
+                                registry=reg)
         self.breaker_open = Gauge("bonito_circuit_breaker_open", "1 while a route target's circuit breaker "
                                   "is open (or half-open, awaiting its probe)", ["route", "target"],
                                   registry=reg, multiprocess_mode="livemostrecent")
@@ -114,6 +117,9 @@ class Metrics:
 
     def upstream_failed(self, provider: str) -> None:
         self.upstream_errors.labels(provider).inc()
+
+    def refused(self, reason: str) -> None:
+        self.refusals.labels(reason).inc()
 
     def breaker(self, route: str, target: str, is_open: bool) -> None:
         self.breaker_open.labels(route, target).set(1 if is_open else 0)
