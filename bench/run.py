@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script, from any venv
 
 import measure
+import observability_cost
 import procs
 import report
 import servers
@@ -114,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         finally:
             children.stop_all()
+    observability = observability_cost.measure(2_000 if args.quick else 20_000)
     results = {
+        "observability": observability,
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "mode": "quick" if args.quick else "full",
@@ -134,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             0, f"the machine was busy before the run (~{background:.0f}% of a CPU in use by others)"
         )
     print(report.render(results))
+    print("\n" + observability_cost.render(observability))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(measure.dumps(results))
     print(f"\nwrote {args.out}")
