@@ -23,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="json: every line on stdout and stderr is one JSON object")
     serve.set_defaults(run=_serve)
 
+    migrate = sub.add_parser("migrate", help="migrate the database (BONITO_DATABASE_URL) to the newest schema")
+    migrate.add_argument("--log-format", default="text", choices=["text", "json"])
+    migrate.set_defaults(run=_migrate)
+
     check = sub.add_parser("check-config", help="validate a bonito.yaml and exit")
     check.add_argument("file")
     check.set_defaults(run=_check)
@@ -37,6 +41,12 @@ def _serve(args: argparse.Namespace) -> int:
     from bonito.cli.serve import serve
 
     return serve(args)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from bonito.cli.migrate import migrate_command
+
+    return migrate_command(args)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -1,0 +1,62 @@
+"""The deploy files speak of what Bonito really exposes: metric names, commands, health paths."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+import yaml
+
+from bonito.cli.main import build_parser
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+METRIC = re.compile(r"\b(bonito_[a-z_]+)")
+
+
+def exposed_names() -> set[str]:
+    """Every sample name a scrape can show (a fresh in-memory registry of the real families)."""
+    from prometheus_client.samples import Sample
+
+    from bonito.observability.metrics import Metrics
+
+    m = Metrics()
+    assert m.registry is not None
+    names: set[str] = set()
+    for family in m.registry.collect():
+        names.add(family.name)
+        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"], "gauge": [""]}
+        names.update(family.name + s for s in suffixes.get(family.type, [""]))
+        names.update(s.name for s in family.samples if isinstance(s, Sample))
+    return names
+
+
+def test_dashboard_and_alerts_only_query_metrics_bonito_exposes() -> None:
+    exposed = exposed_names()
+    dashboard = orjson.loads((DEPLOY / "grafana" / "bonito-dashboard.json").read_bytes())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
+    exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    used = {name for e in exprs for name in METRIC.findall(e)}
+    assert used, "no Bonito metric is queried"
+    assert used <= exposed, f"queried but never exposed: {sorted(used - exposed)}"
+    # the contract's families are all on the dashboard
+    for family in ("bonito_requests_total", "bonito_request_duration_seconds_bucket",
+                   "bonito_time_to_first_token_seconds_bucket", "bonito_tokens_total", "bonito_cost_usd_total",
+                   "bonito_upstream_errors_total", "bonito_circuit_breaker_open", "bonito_usage_pending_records",
+                   "bonito_cache_hits_total"):
+        assert family in used, family
+
+
+def test_compose_and_chart_commands_are_ones_the_cli_takes() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    parser = build_parser()
+    commands = [svc["command"] for name, svc in compose["services"].items()
+                if name.startswith(("bonito", "migrate"))]
+    assert len(commands) == 3
+    for argv in commands:
+        parser.parse_args(argv)  # exits (SystemExit) on an unknown option
+    chart = (DEPLOY / "helm" / "bonito" / "templates" / "deployment.yaml").read_text()
+    # readiness on /health/ready, liveness on /health (the contract's two health checks)
+    assert re.search(r"readinessProbe:\s+httpGet: \{path: /health/ready,", chart)
+    assert re.search(r"livenessProbe:\s+httpGet: \{path: /health,", chart)
