@@ -31,7 +31,8 @@ def test_requests_tokens_cost_and_histograms_match_the_traffic(server: BonitoSer
     # every counted request is observed once in the duration histogram, under the same model
     assert m.value("bonito_request_duration_seconds_count", model="gpt-4o-mini") == 5
     assert m.value("bonito_request_duration_seconds_bucket", model="gpt-4o-mini", le="+Inf") == 5
-    assert m.value("bonito_request_duration_seconds_count") == m.value("bonito_requests_total") == 7
+    assert m.value("bonito_requests_total", model="", provider="", status="401") == 1
+    assert m.value("bonito_request_duration_seconds_count") == m.value("bonito_requests_total") == 8
     assert 0 < m.value("bonito_request_duration_seconds_sum", model="gpt-4o-mini") < 60
     # each streamed answer once in the TTFT histogram
     assert m.value("bonito_time_to_first_token_seconds_count", model="gpt-4o-mini") == sent.streams == 2
@@ -41,7 +42,7 @@ def test_requests_tokens_cost_and_histograms_match_the_traffic(server: BonitoSer
     assert m.value("bonito_upstream_errors_total") == 0
     assert "bonito_usage_pending_records" in m.samples
     # no key, prompt or client-chosen model name in any label
-    for secret in (KEY, PROMPT, "no-such-model-zq7"):
+    for secret in (KEY, PROMPT, "no-such-model-zq7", "bn-nobody-has-this-key"):
         assert secret not in m.text
 
 

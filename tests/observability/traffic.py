@@ -108,6 +108,12 @@ def send_known_traffic(base_url: str, *, chats: int = 3, streams: int = 2) -> Se
             raise AssertionError("an unknown model should be a 404")
         except openai.NotFoundError:
             pass
+    with client(base_url, "bn-nobody-has-this-key") as c:  # no owner, no usage record: still counted
+        try:
+            c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": PROMPT}])
+            raise AssertionError("an unknown key should be a 401")
+        except openai.AuthenticationError:
+            pass
     return sent
 
 

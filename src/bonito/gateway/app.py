@@ -144,11 +144,14 @@ class Gateway:
         limit = snap.max_body_bytes
         try:
             key = self._authenticate(scope, snap)
-        except GatewayError:
+        except GatewayError as exc:
+            refused = exc
             declared = header(scope, b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise errors.body_too_large(limit) from None  # too large whoever sends it: 413
-            raise
+                refused = errors.body_too_large(limit)  # too large whoever sends it: 413
+            if self.telemetry is not None:  # no owner, so no usage record: counted here
+                self.telemetry.metrics.unowned(refused.status, time.perf_counter() - started)
+            raise refused from None
         # from here on the request has an owner: it is recorded once, whatever happens to it
         record = UsageRecord(request_id=rid, org_id=key.org_id, key_id=key.id, key_name=key.name,
                              model_requested=None, endpoint=op, source=self.source)

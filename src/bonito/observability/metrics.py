@@ -115,6 +115,14 @@ class Metrics:
                          self.ttft.labels(model), self.tokens.labels(model, "input"),
                          self.tokens.labels(model, "output"), self.cost.labels(model))
 
+    def unowned(self, status: int, seconds: float) -> None:
+        """A /v1 call refused before it had an owner (no or unknown key): it has no usage record."""
+        c = self._children.get(("", "", status))
+        if c is None:
+            c = self._children[("", "", status)] = self._resolve("", "", status)
+        c.requests.inc()
+        c.duration.observe(seconds)
+
     def upstream_failed(self, provider: str) -> None:
         self.upstream_errors.labels(provider).inc()
 

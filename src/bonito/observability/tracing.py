@@ -74,7 +74,8 @@ class Tracing:
         attrs: dict[str, Any] = {"http.request.method": method, "url.path": path, "bonito.request_id": request_id}
         if op is not None:
             attrs["gen_ai.operation.name"] = op
-        return self.tracer.start_span(op or f"{method} {path}", context=parent, kind=self._server,
+        # named as the HTTP conventions ask when no route template is known: the method alone
+        return self.tracer.start_span(op or method, context=parent, kind=self._server,
                                       attributes=attrs)
 
     def end_request(self, span: Any, status: int, exc: BaseException | None = None) -> None:
