@@ -66,6 +66,7 @@ class DatabaseSink:
         self._spool_lock = asyncio.Lock()  # one thread at a time in the spool's files
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._inserting_since: float | None = None  # when the insert in flight began
         self.healthy = True
         self.written = 0
 
@@ -117,12 +118,25 @@ class DatabaseSink:
             # the batch leaves the buffer before the await: only this task owns it from here
             batch = [self._buffer.popleft() for _ in range(min(self._batch_size, len(self._buffer)))]
             try:
-                await self._insert(batch)
+                await self._timed_insert(batch)
             except BaseException:
                 # not written (or unknown: a replay skips what was): keep it durably
                 await self._to_spool(batch)
                 raise
             self.written += len(batch)
+
+    async def _timed_insert(self, batch: Sequence[UsageRecord]) -> None:
+        self._inserting_since = time.monotonic()
+        try:
+            await self._insert(batch)
+        finally:
+            self._inserting_since = None
+
+    @property
+    def _stalled(self) -> bool:
+        """An insert has hung for a while (a locked or unreachable store not yet timed out)."""
+        since = self._inserting_since
+        return since is not None and time.monotonic() - since > 2 * self._outage_spool_s
 
     async def _drain_spool(self) -> None:
         """Write spooled segments, oldest first, while the store keeps up with live traffic."""
@@ -137,7 +151,7 @@ class DatabaseSink:
             try:
                 records = _parse(segment.records)
                 for i in range(0, len(records), self._batch_size):
-                    await self._insert(records[i:i + self._batch_size])
+                    await self._timed_insert(records[i:i + self._batch_size])
             except BaseException:
                 await asyncio.to_thread(self.spool.release, segment)
                 raise
@@ -152,8 +166,8 @@ class DatabaseSink:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._spill.wait(), self._outage_spool_s)
             self._spill.clear()
-            if not self.healthy:
-                keep = 0  # the store is down: nothing waits in memory longer than a second
+            if not self.healthy or self._stalled:
+                keep = 0  # the store is down or hung: nothing waits in memory longer than a second or two
             elif len(self._buffer) > self._memory_bound:
                 keep = self._memory_bound // 2  # the store is behind: the oldest go to disk
             else:
