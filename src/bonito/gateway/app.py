@@ -34,6 +34,7 @@ from bonito.limits.base import LimitExceeded, RateDecision, RequestLimiter
 from bonito.limits.memory import MemoryRequestLimiter
 from bonito.limits.settle import SettleOnEnd
 from bonito.providers.base import Operation
+from bonito.providers.registry import unavailable_types
 from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Plan
 from bonito.routing.request import RouteRequest
@@ -134,7 +135,12 @@ class Gateway:
 
     async def _ready(self, send: Any, base: Headers) -> None:
         ok, stores = (True, {}) if self.ready_check is None else await self.ready_check()
-        await send_json(send, 200 if ok else 503, {"status": "ok" if ok else "unavailable", **stores}, base)
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", **stores}
+        failed = unavailable_types()
+        if failed:
+            # the rest serves, so still 200; the reason names the package to install
+            body["providers_unavailable"] = failed
+        await send_json(send, 200 if ok else 503, body, base)
 
     # -- /v1/chat/completions, /v1/completions, /v1/embeddings ------------
     async def _invoke(self, scope: Scope, receive: Any, send: Any, op: Operation, rid: str,
