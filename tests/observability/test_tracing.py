@@ -146,3 +146,17 @@ def test_control_plane_requests_are_traced(server: BonitoServer, receiver: OTLPR
     assert top is not None and top.parent_id == parent_id
     assert top.attributes["url.path"] == "/api/auth/me"
     assert top.attributes["http.response.status_code"] == 401
+
+
+def test_an_unreachable_collector_does_not_hold_the_stop(tmp_path: Path, fake: FakeOpenAI) -> None:
+    import time
+
+    from tests.support.ports import free_port
+
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}", "OTEL_BSP_SCHEDULE_DELAY": "60000"}
+    srv = BonitoServer(tmp_path, config(fake.url), env=env).start()
+    with client(srv.url) as c:
+        c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    started = time.monotonic()
+    assert srv.stop() == 0
+    assert time.monotonic() - started < 30

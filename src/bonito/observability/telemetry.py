@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ Sample = Callable[[], None]
 StoreStates = Callable[[], Awaitable[tuple[bool, Mapping[str, str]]]]
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 SAMPLE_EVERY_S = 1.0
+TRACE_FLUSH_S = 5.0
 
 
 class Telemetry:
@@ -81,7 +83,11 @@ class Telemetry:
                 await self._task
         self.metrics.close()
         if self.tracing is not None:
-            await asyncio.to_thread(self.tracing.shutdown)
+            # flush pending spans, but an unreachable collector must not hold the 30 s stop: a daemon
+            # thread (the default executor would be waited for at exit), given a few seconds
+            done = threading.Thread(target=self.tracing.shutdown, name="bonito-trace-flush", daemon=True)
+            done.start()
+            await asyncio.to_thread(done.join, TRACE_FLUSH_S)
 
     # -- GET /metrics ---------------------------------------------------------
     async def serve_metrics(self, scope: Mapping[str, Any], send: Any, base: list[tuple[bytes, bytes]]) -> None:
