@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,8 @@ def test_every_line_of_a_two_worker_run_is_json(tmp_path: Path, fake: FakeOpenAI
 def test_full_mode_start_up_hints_are_json(tmp_path: Path) -> None:
     srv = BonitoServer(tmp_path, args=["--log-format", "json"]).start()
     try:
-        deadline_text = "no admin account yet"
-        import time
-
-        for _ in range(200):
-            if deadline_text in srv.logs():
-                break
+        deadline = time.monotonic() + 20
+        while "no admin account yet" not in srv.logs() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         assert srv.stop() == 0

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
-from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.openai_upstream import FakeOpenAI, Fault
 from tests.observability.traffic import PROMPT, client, config, scrape, send_known_traffic
-from tests.support.configs import KEY
+from tests.support.configs import KEY, LIMITED_KEY, basic_config
 from tests.support.server import BonitoServer
 
 
@@ -65,14 +66,12 @@ def test_failed_upstream_calls_and_an_open_breaker_are_counted(server: BonitoSer
 
 def test_a_failing_upstream_is_counted_once_per_call_and_the_status_is_the_clients(
         server: BonitoServer, fake: FakeOpenAI) -> None:
-    from tests.fakes.openai_upstream import Fault
-
     before = scrape(server.url)
     fake.fail_always(Fault(status=500))
-    with client(server.url) as c, pytest.raises(Exception) as caught:
+    with client(server.url) as c, pytest.raises(openai.APIStatusError) as caught:
         c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     fake.fail_always(None)
-    assert getattr(caught.value, "status_code", None) == 502
+    assert caught.value.status_code == 502
     m = scrape(server.url)
     failed = {"model": "gpt-4o-mini", "provider": "local-openai", "status": "502"}
     assert m.value("bonito_requests_total", **failed) - before.value("bonito_requests_total", **failed) == 1
@@ -115,9 +114,6 @@ def test_metrics_token_is_required_when_set(tmp_path: Path, fake: FakeOpenAI) ->
 
 
 def test_limit_refusals_are_counted_by_reason(tmp_path: Path, fake: FakeOpenAI) -> None:
-    import openai
-
-    from tests.support.configs import LIMITED_KEY, basic_config
 
     with BonitoServer(tmp_path, basic_config(fake.url)) as srv:
         statuses = []
