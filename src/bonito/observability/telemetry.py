@@ -46,8 +46,12 @@ class Telemetry:
 
     # -- the request path ---------------------------------------------------
     def record(self, r: UsageRecord) -> None:
-        """A gateway request is over: count it, and hand its record to the span and log line."""
-        self.metrics.observe(r)
+        """A gateway request is over: count it, and hand its record to the span and log line. Never raises
+        (the gateway calls it while finishing a request: limits still have to be settled after it)."""
+        try:
+            self.metrics.observe(r)
+        except Exception:
+            log.exception("could not count request %s in the metrics", r.request_id)
         if self._follow:
             ctx = current_request.get()
             if ctx is not None:
