@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +129,45 @@ def test_limit_refusals_are_counted_by_reason(tmp_path: Path, fake: FakeOpenAI) 
         m = scrape(srv.url)
         assert m.value("bonito_limit_refusals_total", reason="rate_limit_exceeded") == 2
         assert m.value("bonito_requests_total", model="gpt-4o-mini", status="429") == 2
+
+
+def test_the_breaker_gauge_follows_open_and_close(tmp_path: Path, fake: FakeOpenAI) -> None:
+    flaky = FakeOpenAI().start()  # a second upstream that can fail on its own
+    config_text = f"""\
+version: 1
+providers:
+  local-openai: {{type: openai, base_url: "{fake.url}", api_key: sk-upstream}}
+  flaky-upstream: {{type: openai, base_url: "{flaky.url}", api_key: sk-upstream}}
+models:
+  gpt-4o-mini: {{provider: local-openai, model: gpt-4o-mini}}
+  shaky: {{provider: flaky-upstream, model: gpt-4o-mini}}
+routes:
+  flaky:
+    strategy: failover
+    targets: [{{model: shaky}}, {{model: gpt-4o-mini}}]
+    retries: {{max_attempts: 1}}
+    circuit_breaker: {{failure_threshold: 2, cooldown_s: 1}}
+keys:
+  - {{name: ci, key: {KEY}}}
+"""
+    try:
+        with BonitoServer(tmp_path, config_text) as srv:
+            def used() -> str:
+                with client(srv.url) as c:
+                    r = c.chat.completions.with_raw_response.create(
+                        model="flaky", messages=[{"role": "user", "content": "x"}])
+                return r.headers["x-bonito-model-used"]
+
+            flaky.fail_always(Fault(status=500))
+            assert [used(), used()] == ["gpt-4o-mini", "gpt-4o-mini"]  # shaky failed twice: its breaker opens
+            m = scrape(srv.url)
+            assert m.value("bonito_circuit_breaker_open", route="flaky", target="shaky") == 1
+            assert m.value("bonito_upstream_errors_total", provider="flaky-upstream") == 2
+            flaky.fail_always(None)
+            time.sleep(1.2)  # the cooldown passes; the next request probes shaky, which now answers
+            assert used() == "shaky"
+            m = scrape(srv.url)
+            assert m.value("bonito_circuit_breaker_open", route="flaky", target="shaky") == 0
+            assert m.value("bonito_upstream_errors_total", provider="flaky-upstream") == 2
+    finally:
+        flaky.stop()
