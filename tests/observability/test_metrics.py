@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from tests.fakes.openai_upstream import FakeOpenAI, Fault
-from tests.observability.traffic import PROMPT, client, config, scrape, send_known_traffic
+from tests.observability.traffic import PROMPT, client, config, scrape, send_known_traffic, send_parallel
 from tests.support.configs import KEY, LIMITED_KEY, basic_config
 from tests.support.server import BonitoServer
 
@@ -86,14 +86,21 @@ def test_two_workers_one_scrape_sees_them_all(tmp_path: Path, fake: FakeOpenAI) 
         sent = send_known_traffic(srv.url, chats=12, streams=4)
         runs = list((tmp_path / ".bonito" / "metrics").glob("run-*"))
         assert len(runs) == 1
-        pids = {p.stem.rsplit("_", 1)[-1] for p in runs[0].glob("counter_*.db")}
-        assert len(pids) == 2, f"the traffic should have reached both workers: {pids}"
+
+        def workers_seen() -> set[str]:
+            return {p.stem.rsplit("_", 1)[-1] for p in runs[0].glob("counter_*.db")}
+
+        for _ in range(10):  # calls at once, until both workers have served some (a loaded machine may
+            if len(workers_seen()) == 2:  # let one of them accept everything sent one by one)
+                break
+            send_parallel(srv.url, sent)
+        assert len(workers_seen()) == 2, "the traffic should have reached both workers"
         for _ in range(6):  # whichever worker answers the scrape, it reports every worker's requests
             m = scrape(srv.url)
             ok = {"model": "gpt-4o-mini", "provider": "local-openai", "status": "200"}
-            assert m.value("bonito_requests_total", **ok) == sent.answered == 16
+            assert m.value("bonito_requests_total", **ok) == sent.answered >= 16
             assert m.value("bonito_requests_total", status="403") == 1
-            assert m.value("bonito_request_duration_seconds_count", model="gpt-4o-mini") == 16
+            assert m.value("bonito_request_duration_seconds_count", model="gpt-4o-mini") == sent.answered
             assert m.value("bonito_time_to_first_token_seconds_count", model="gpt-4o-mini") == 4
             assert m.value("bonito_tokens_total", model="gpt-4o-mini", type="input") == sent.prompt_tokens
             assert m.value("bonito_tokens_total", model="gpt-4o-mini", type="output") == sent.completion_tokens

@@ -117,6 +117,23 @@ def send_known_traffic(base_url: str, *, chats: int = 3, streams: int = 2) -> Se
     return sent
 
 
+def send_parallel(base_url: str, sent: Sent, n: int = 8) -> None:
+    """`n` chats at once (so that, with several workers, more than one of them accepts), added to `sent`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_: int) -> tuple[int, int]:
+        with client(base_url) as c:
+            r = c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": PROMPT}])
+        assert r.usage is not None
+        return r.usage.prompt_tokens, r.usage.completion_tokens
+
+    with ThreadPoolExecutor(n) as pool:
+        for prompt, completion in pool.map(one, range(n)):
+            sent.answered += 1
+            sent.prompt_tokens += prompt
+            sent.completion_tokens += completion
+
+
 @dataclass
 class Scrape:
     text: str
