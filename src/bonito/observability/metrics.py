@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from bonito import __version__
 from bonito.usage.record import UsageRecord
 
 # Seconds: a gateway answers in milliseconds from a cache, in seconds from a model, minutes at worst.
@@ -82,6 +83,9 @@ class Metrics:
                                   "taken into service", registry=reg, multiprocess_mode="livemax")
         self.store_up = Gauge("bonito_store_up", "1 when a store the server uses answers (database, redis)",
                               ["store"], registry=reg, multiprocess_mode="livemostrecent")
+        self.build_info = Gauge("bonito_build_info", "1, labelled with the version of Bonito running", ["version"],
+                                registry=reg, multiprocess_mode="livemax")
+        self.build_info.labels(__version__).set(1)
         self._children: dict[tuple[str, str, int], _Children] = {}
         self._seen_version: int | None = None
         self._since = time.monotonic()
