@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -138,18 +138,18 @@ class RetryConfig(_Strict):
 
 
 class BreakerConfig(_Strict):
-    failure_threshold: int = Field(default=5, ge=1)
-    cooldown_s: float = Field(default=30.0, gt=0)
+    failure_threshold: int = Field(default=5, ge=1, le=1_000_000)
+    cooldown_s: float = Field(default=30.0, gt=0, le=86_400)
     # Optional second rule: open when this share of the calls in the last window_s failed
     # (once at least min_requests calls are in it). None: consecutive failures only.
     error_rate: float | None = Field(default=None, gt=0, le=1)
     window_s: float = Field(default=60.0, gt=0, le=86_400)
-    min_requests: int = Field(default=20, ge=1)
+    min_requests: int = Field(default=20, ge=1, le=1_000_000)
 
 
 class RouteTarget(_Strict):
-    model: str
-    weight: float | None = Field(default=None, ge=0)
+    model: str = Field(min_length=1, max_length=200)
+    weight: float | None = Field(default=None, ge=0, le=1_000_000)
 
 
 ConditionOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists", "matches"]
@@ -205,23 +205,25 @@ class RouteConfig(_Strict):
         "failover", "cost_optimized", "latency_optimized", "balanced",
         "ab_test", "round_robin", "least_busy", "smart",
     ] = "failover"
-    targets: list[RouteTarget] = Field(min_length=1)
+    targets: list[RouteTarget] = Field(min_length=1, max_length=50)
     retries: RetryConfig = Field(default_factory=RetryConfig)
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0, le=86_400)
     circuit_breaker: BreakerConfig = Field(default_factory=BreakerConfig)
-    attempt_timeout_s: float | None = Field(default=None, gt=0)  # each upstream call; timeout_s is the total
+    attempt_timeout_s: float | None = Field(default=None, gt=0, le=86_400)  # each call; timeout_s is the total
     rules: list[RouteRule] = Field(default_factory=list)  # conditional routing; the first match wins
     smart: SmartConfig = Field(default_factory=SmartConfig)
 
-    @model_validator(mode="after")
-    def _weights(self) -> RouteConfig:
-        if self.strategy == "ab_test":
-            weights = [t.weight for t in self.targets]
+    @field_validator("targets")
+    @classmethod
+    def _weights(cls, targets: list[RouteTarget], info: ValidationInfo) -> list[RouteTarget]:
+        # a field validator (strategy is declared before targets), so the error names `targets`
+        if info.data.get("strategy") == "ab_test":
+            weights = [t.weight for t in targets]
             if any(w is None for w in weights):
                 raise ValueError("ab_test needs a weight on every target")
             if abs(sum(w for w in weights if w is not None) - 100) > 1e-9:
                 raise ValueError("ab_test weights must sum to 100")
-        return self
+        return targets
 
 
 class LimitsConfig(_Strict):
