@@ -205,6 +205,8 @@ def test_patching_another_orgs_policy_is_a_404(api: Api, fake: FakeOpenAI) -> No
     ({"rules": [{"when": {"field": "user"}, "route": "missing"}]}, ["body", "rules", 0, "route"]),
     ({"rules": [{"when": {"field": "user", "op": "in", "value": "x"}, "targets": ["gpt-4o-mini"]}]},
      ["body", "rules", 0, "when"]),
+    ({"rules": [{"when": {"field": "user", "value": 10**30}, "targets": ["gpt-4o-mini"]}]},
+     ["body", "rules", 0, "when", "value"]),
     ({"colour": "blue"}, ["body", "colour"]),
 ])
 def test_a_bad_patch_is_a_422_naming_the_field_and_changes_nothing(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -165,6 +166,12 @@ class RuleCondition(_Strict):
     all: list[RuleCondition] | None = None
     any: list[RuleCondition] | None = None
 
+    @field_validator("value")
+    @classmethod
+    def _storable(cls, v: Any) -> Any:
+        _check_json_number(v)
+        return v
+
     @model_validator(mode="after")
     def _one_kind(self) -> RuleCondition:
         kinds = [k for k in ("field", "all", "any") if getattr(self, k) is not None]
@@ -178,6 +185,22 @@ class RuleCondition(_Strict):
         if self.op in ("in", "not_in") and not isinstance(self.value, list):
             raise ValueError(f"op '{self.op}' needs a list value")
         return self
+
+
+def _check_json_number(v: Any) -> None:
+    """Numbers any JSON store keeps as given: finite, integers within 64 bits."""
+    if isinstance(v, bool):
+        return
+    if isinstance(v, int) and not -(2**63) <= v < 2**63:
+        raise ValueError("integer out of range (64-bit)")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError("number must be finite")
+    if isinstance(v, list | tuple):
+        for item in v:
+            _check_json_number(item)
+    elif isinstance(v, dict):
+        for item in v.values():
+            _check_json_number(item)
 
 
 class RouteRule(_Strict):
