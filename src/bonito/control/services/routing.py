@@ -32,7 +32,7 @@ def as_dict(row: RoutingPolicyRow) -> dict[str, Any]:
 
 def _invalid(exc: ValidationError) -> Invalid:
     err = exc.errors()[0]
-    loc = [p for p in err["loc"] if isinstance(p, str | int)] or ["targets"]
+    loc = [p for p in err["loc"] if isinstance(p, str | int)]
     return Invalid(loc, str(err["msg"]).removeprefix("Value error, "))
 
 
