@@ -52,6 +52,7 @@ def load(profile: str) -> Session | None:
 def save(profile: str, session: Session) -> Path:
     """Write atomically with 0600 from the start (never a moment where another user may read it)."""
     path = session_path(profile)
+    path.parent.parent.parent.mkdir(parents=True, exist_ok=True)  # $XDG_CONFIG_HOME itself: the user's
     for d in (path.parent.parent, path.parent):
         d.mkdir(mode=0o700, exist_ok=True)
         d.chmod(0o700)
