@@ -43,7 +43,8 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False,
     if json_out:
         emit_json({"ok": ok, "server": client.url, "checks": [asdict(c) for c in checks]})
     if not ok:
-        raise typer.Exit(1)
+        failed = [c.name for c in checks if not c.ok]
+        raise CliError(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}")
 
 
 def _print(checks: list[Check], c: Check) -> None:
