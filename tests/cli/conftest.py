@@ -14,8 +14,12 @@ from tests.support.server import BonitoServer
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
-    with BonitoServer(tmp_path_factory.mktemp("cli-server")) as srv:
+    srv = BonitoServer(tmp_path_factory.mktemp("cli-server")).start(wait=False)
+    try:
+        srv.wait_healthy(timeout_s=60)  # a loaded machine may take a while to migrate a fresh database
         yield srv
+    finally:
+        srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -100,6 +99,8 @@ def run_checks(client: Api, skip_providers: bool) -> Iterator[Check]:
 
 
 def _clock(r: Response, local: float) -> Check:
+    from email.utils import parsedate_to_datetime
+
     header = r.headers.get("date")
     if not header:
         return Check("clock", True, "the server sent no Date header; skew not measured")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from enum import StrEnum
 from typing import Annotated
 
@@ -43,6 +42,8 @@ def serve(
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="text, or one JSON object a line")
                           ] = LogFormat.text,
 ) -> None:
+    import argparse
+
     from bonito.cli.serve import serve as run
 
     raise typer.Exit(run(argparse.Namespace(config=config, host=host, port=port, workers=workers,
