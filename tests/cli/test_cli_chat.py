@@ -49,3 +49,37 @@ def test_no_stream_json_and_the_cost_summary(cli: Cli, server: BonitoServer, api
     assert quiet.stderr == ""
     refused = cli.fails(1, "chat", "no-such-model", "hello", "--key", org.key["key"], BONITO_URL=server.url)
     assert "404" in refused.stderr and "no-such-model" in refused.stderr and refused.stdout == ""
+
+
+def test_server_errors_are_reported_without_a_traceback(cli: Cli, server: BonitoServer, api: Api,
+                                                        fake: FakeOpenAI) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.fakes.openai_upstream import Fault
+
+    org = api.org_with_key(fake.url)
+    _wait_served(cli, org.key["key"], BONITO_URL=server.url)
+    fake.fail_always(Fault(status=500))
+    failed = cli.fails(1, "chat", "gpt-4o-mini", "hello", "--key", org.key["key"], BONITO_URL=server.url)
+    assert "502" in failed.stderr and failed.stdout.strip() == ""
+
+    class Broken(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html>Internal Server Error</html>"
+            self.send_response(500)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    broken = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    threading.Thread(target=broken.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{broken.server_address[1]}"
+        out = cli.fails(1, "whoami", "--json", BONITO_URL=url, BONITO_TOKEN="x")
+        assert "500" in out.stderr and out.stdout == ""
+    finally:
+        broken.shutdown()

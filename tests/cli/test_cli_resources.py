@@ -122,6 +122,10 @@ def test_doctor_passes_then_names_the_failing_check(cli: Cli, server: BonitoServ
            "--set", "api_key=sk-x")
     failed = cli.fails(1, "doctor")
     assert "FAIL  provider broken" in failed.stdout and "hint:" in failed.stdout
+    as_json = cli.fails(1, "doctor", "--json")
+    assert as_json.stdout == "" and "provider broken" in as_json.stderr and "hint" in as_json.stderr
+    invalid = cli.fails(1, "providers", "validate", "broken", "--json")
+    assert invalid.stdout == "" and "broken" in invalid.stderr
     down = cli.run("doctor", BONITO_URL="http://127.0.0.1:9", BONITO_TOKEN="x")
     assert down.returncode == 1 and "FAIL  server" in down.stdout
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from bonito.cli.options import JsonOpt, api, quiet
-from bonito.cli.output import emit_json, line, note, table, usage_error
+from bonito.cli.output import CliError, emit_json, line, note, table, usage_error
 
 providers = typer.Typer(help="Connect provider accounts (fields as in bonito.yaml).", no_args_is_help=True)
 models = typer.Typer(help="Publish models under public names.", no_args_is_help=True)
@@ -63,12 +63,12 @@ def providers_validate(ctx: typer.Context, name: Annotated[str, typer.Argument(h
     client = api(ctx)
     provider = client.resolve("/api/providers", "provider", name)
     result = client.post(f"/api/providers/{provider['id']}/validate")
+    if not result["ok"]:  # a failed check: exit 1, the reason on stderr, nothing on stdout
+        raise CliError(f"provider {provider['name']}: validation failed: {result.get('message', '')}")
     if json_out:
         emit_json(result)
     else:
-        line(f"{provider['name']}: {'ok' if result['ok'] else 'FAILED'} — {result.get('message', '')}")
-    if not result["ok"]:
-        raise typer.Exit(1)
+        line(f"{provider['name']}: ok — {result.get('message', '')}")
 
 
 @providers.command("catalog")

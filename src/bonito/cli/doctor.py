@@ -38,12 +38,14 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False,
     report = (lambda c: checks.append(c)) if json_out else (lambda c: _print(checks, c))
     for check in run_checks(client, skip_providers):
         report(check)
-    ok = all(c.ok for c in checks)
+    failed = [c for c in checks if not c.ok]
+    if failed:  # with --json too: nothing on stdout on failure, each failure and its hint on stderr
+        details = "".join(f"\n  {c.name}: {c.detail}" + (f" (hint: {c.hint})" if c.hint else "")
+                          for c in failed) if json_out else ""
+        raise CliError(f"{len(failed)} of {len(checks)} checks failed: {', '.join(c.name for c in failed)}"
+                       + details)
     if json_out:
-        emit_json({"ok": ok, "server": client.url, "checks": [asdict(c) for c in checks]})
-    if not ok:
-        failed = [c.name for c in checks if not c.ok]
-        raise CliError(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}")
+        emit_json({"ok": True, "server": client.url, "checks": [asdict(c) for c in checks]})
 
 
 def _print(checks: list[Check], c: Check) -> None:
