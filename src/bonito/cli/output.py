@@ -81,7 +81,7 @@ def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, title
 
     t = Table(title=title, title_justify="left", header_style="bold")
     for header, _ in columns:
-        t.add_column(header)
+        t.add_column(header, overflow="fold")  # never cut an id: it is copied from here
     for row in rows:
         t.add_row(*(cell(row.get(k)) for _, k in columns))
     console().print(t)
