@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated
@@ -50,7 +51,15 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False,
 
 def _print(checks: list[Check], c: Check) -> None:
     checks.append(c)
-    line(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<18} {c.detail}" + (f"\n      hint: {c.hint}" if c.hint else ""))
+    text = f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<18} {c.detail}" + (f"\n      hint: {c.hint}" if c.hint else "")
+    if not sys.stdout.isatty():
+        line(text)
+        return
+    from rich.text import Text
+
+    from bonito.cli.output import console
+
+    console().print(Text(text, style="green" if c.ok else "bold red"))
 
 
 def run_checks(client: Api, skip_providers: bool) -> Iterator[Check]:
