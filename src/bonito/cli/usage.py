@@ -120,6 +120,8 @@ def logs(
         return
     printed: set[str] = set()
     _print_new(items, printed, json_out)
+    if not items:
+        note("no records yet" if follow else "no records in this window", quiet=quiet(ctx))
     while follow:
         time.sleep(FOLLOW_EVERY_S)
         _print_new(client.get("/api/gateway/logs", **filters, limit=100)["items"], printed, json_out)
