@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -167,7 +166,7 @@ class Conversation:
         """From the model's prices, when this session may read them (a key alone cannot)."""
         if self._prices is None:
             self._prices = {}
-            if self.client.token or os.environ.get("BONITO_TOKEN"):
+            if self.client.token:
                 try:
                     for m in self.client.get("/api/models"):
                         self._prices[m["name"]] = (Decimal(str(m.get("input_cost_per_mtok") or 0)),

@@ -156,7 +156,8 @@ class Api:
             i for i in items if i.get(field) == ref]
         live = [i for i in named if not i.get("revoked_at")] or named
         if not live:
-            raise CliError(f"no {what} named {ref!r} (see `bonito {what}s list`)")
+            plural = what[:-1] + "ies" if what.endswith("y") else what + "s"
+            raise CliError(f"no {what} named {ref!r} (see `bonito {plural} list`)")
         if len(live) > 1:
             raise CliError(f"{len(live)} {what}s are named {ref!r}: give the id instead")
         return live[0]
