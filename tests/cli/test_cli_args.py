@@ -151,3 +151,15 @@ def test_session_files_are_private_whatever_the_umask(tmp_path: Path, monkeypatc
         assert stat.S_IMODE(d.stat().st_mode) == 0o700
     assert sessions.load("default") == sessions.Session(url="http://x", email="a@b.c", access_token="t",
                                                         refresh_token="r")
+
+
+def test_credentials_file_names_a_missing_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BONITO_TEST_UNSET_KEY", raising=False)
+    creds = tmp_path / "creds.yaml"
+    creds.write_text("api_key: ${BONITO_TEST_UNSET_KEY}\n")
+    assert main(["providers", "add", "p", "--type", "openai", "--credentials-file", str(creds)]) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and "BONITO_TEST_UNSET_KEY" in out.err
+    assert main(["providers", "add", "p", "--type", "openai", "--set", "no-equals-sign"]) == 2
+    assert "FIELD=VALUE" in capsys.readouterr().err
