@@ -104,6 +104,9 @@ def test_budgets_alerts_members_invites(cli: Cli, server: BonitoServer, admin: A
     assert cli.json("members", "role", member.email, "viewer")["role"] == "viewer"
     cli.ok("members", "remove", member.email)
     assert [m["email"] for m in cli.json("members", "list")] == [admin.email]
+    added = cli.json("members", "add", "fresh@example.com", "--role", "viewer", "--password-stdin",
+                     input=PASSWORD + "\n")
+    assert added["role"] == "viewer" and api.login("fresh@example.com").status_code == 200
 
 
 def test_doctor_passes_then_names_the_failing_check(cli: Cli, server: BonitoServer, admin: Account,

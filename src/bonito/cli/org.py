@@ -35,6 +35,29 @@ def members_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         table(items, [("EMAIL", "email"), ("ROLE", "role"), ("SINCE", "created_at"), ("ID", "user_id")])
 
 
+@members.command("add")
+def members_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument()],
+    role: Annotated[Role, typer.Option("--role")] = Role.member,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="a first password, for someone without an account yet (else: invite them)")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add someone to the org directly (an existing account, or a new one with --password-stdin)."""
+    import sys
+
+    body = {"email": email, "role": role.value}
+    if password_stdin:
+        body["password"] = sys.stdin.readline().rstrip("\r\n")
+    added = api(ctx).post("/api/org/members", body)
+    if json_out:
+        emit_json(added)
+    else:
+        note(f"added {added['email']} as {added['role']}", quiet=quiet(ctx))
+
+
 @members.command("role")
 def members_role(ctx: typer.Context, email: Annotated[str, typer.Argument(help="email or user id")],
                  role: Annotated[Role, typer.Argument()], json_out: JsonOpt = False) -> None:
