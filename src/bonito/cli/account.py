@@ -38,6 +38,10 @@ def login(
     server = server.strip().rstrip("/")
     if not server.startswith(("http://", "https://")):
         raise usage_error(f"--url: {server!r} is not an http(s) URL")
+    if not email and password_stdin:  # stdin holds the password: the email cannot be asked for there
+        email = saved.email if saved and saved.email else None
+        if not email:
+            raise usage_error("--email is needed with --password-stdin")
     if not email:
         email = typer.prompt("Email", default=saved.email if saved and saved.email else None, err=True)
     if password_stdin:
