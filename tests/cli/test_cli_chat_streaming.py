@@ -76,3 +76,35 @@ def test_chat_on_a_terminal_shows_text_before_the_stream_ends(cli: Cli, server: 
         assert "Traceback" not in text
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def test_login_prompts_for_what_is_missing_on_a_terminal(cli: Cli, server: BonitoServer, api: Api) -> None:
+    from tests.control.helpers import PASSWORD
+
+    account = api.register()
+    socket = f"bonito-cli-{uuid.uuid4().hex[:8]}"
+    env = cli.environ(TERM="xterm-256color")
+    command = " ".join(["env", "-i", *(shlex.quote(f"{k}={v}") for k, v in env.items()),
+                        shlex.quote(BONITO), "login", "--url", server.url, "; echo EXIT=$?; sleep 60"])
+    tmux = ["tmux", "-L", socket]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "40", command], check=True, env=env)
+    try:
+        def screen() -> str:
+            return subprocess.run([*tmux, "capture-pane", "-p"], capture_output=True, text=True).stdout
+
+        def wait_for(text: str) -> str:
+            deadline = time.monotonic() + 30
+            while text not in (shown := screen()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert text in shown, shown
+            return shown
+
+        wait_for("Email")
+        subprocess.run([*tmux, "send-keys", account.email, "Enter"], check=True)
+        wait_for("Password")
+        subprocess.run([*tmux, "send-keys", PASSWORD, "Enter"], check=True)
+        shown = wait_for("EXIT=")
+        assert "EXIT=0" in shown and PASSWORD not in shown  # the password is not echoed
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    assert cli.json("whoami")["email"] == account.email
