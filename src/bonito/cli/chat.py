@@ -37,7 +37,6 @@ def chat(
     if not key:
         raise usage_error("a gateway key is needed: --key bn-… or $BONITO_KEY (create one with `bonito keys create`)")
     client = Api(state(ctx).profile)
-    ctx.call_on_close(client.close)
     talk = Conversation(client, model, key, system, temperature, max_tokens)
     stream = not no_stream and not json_out
     markdown = stream and not raw and sys.stdout.isatty()

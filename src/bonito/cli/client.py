@@ -72,10 +72,6 @@ class Api:
                 raise CliError(f"the server URL is not usable: {exc}", code=2) from None
         return self._http
 
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-
     def send(self, method: str, path: str, *, auth: bool = True, json: Any = None,
              params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
              ok: tuple[int, ...] = ()) -> Response:

@@ -111,9 +111,6 @@ class Client:
         """A response to read as it arrives; a long pause between chunks is fine. Close `.raw` when done."""
         return StreamingResponse(self._send(method, path, params, json, headers, idle_timeout))
 
-    def close(self) -> None:
-        """Nothing is kept open between calls."""
-
 
 def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

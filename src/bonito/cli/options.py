@@ -24,10 +24,8 @@ def state(ctx: typer.Context) -> State:
 
 
 def api(ctx: typer.Context) -> Api:
-    """The /api client for this invocation's profile; closed when the command ends."""
-    client = Api(state(ctx).profile)
-    ctx.call_on_close(client.close)
-    return client
+    """The /api client for this invocation's profile."""
+    return Api(state(ctx).profile)
 
 
 def quiet(ctx: typer.Context) -> bool:
