@@ -103,7 +103,7 @@ class Conversation:
         started = time.monotonic()
         r = self.client.send("POST", "/v1/chat/completions", auth=False, json=self._body(text, False),
                              headers={"authorization": f"Bearer {self.key}"})
-        doc: dict[str, Any] = r.json()
+        doc: dict[str, Any] = self.client.json_body(r)
         self.seconds = time.monotonic() - started
         self.model_used = r.headers.get("x-bonito-model-used", doc.get("model", self.model))
         self.usage = doc.get("usage") or {}

@@ -127,17 +127,21 @@ class Api:
 
     # -- JSON helpers ---------------------------------------------------------
     def get(self, path: str, **params: Any) -> Any:
-        return self.send("GET", path, params=params).json()
+        return self.json_body(self.send("GET", path, params=params))
 
     def post(self, path: str, body: Any = None) -> Any:
         r = self.send("POST", path, json=body)
-        return r.json() if r.content else None
+        return self.json_body(r) if r.content else None
 
     def patch(self, path: str, body: Any) -> Any:
-        return self.send("PATCH", path, json=body).json()
+        return self.json_body(self.send("PATCH", path, json=body))
 
-    def put(self, path: str, body: Any) -> Any:
-        return self.send("PUT", path, json=body).json()
+    def json_body(self, r: Response) -> Any:
+        """The answer's JSON; anything else is a CliError (not a Bonito server, or a proxy's error page)."""
+        try:
+            return r.json()
+        except ValueError:
+            raise CliError(f"{self.url} did not answer JSON (HTTP {r.status_code}): is it a Bonito server?") from None
 
     def delete(self, path: str) -> None:
         self.send("DELETE", path)
