@@ -60,6 +60,8 @@ def login(
         me = http.get("/api/auth/me", headers={"authorization": f"Bearer {tokens['access_token']}"}).json()
     except TransportError as exc:
         raise CliError(f"cannot reach the server at {server}: {exc}") from None
+    except (ValueError, KeyError):
+        raise CliError(f"{server} did not answer as a Bonito server does") from None
     path = sessions.save(profile, sessions.Session(url=server, email=me["email"], org_id=me.get("org_id", ""),
                                                    access_token=tokens["access_token"],
                                                    refresh_token=tokens["refresh_token"]))

@@ -76,7 +76,11 @@ def run_checks(client: Api, skip_providers: bool) -> Iterator[Check]:
         yield Check("server", False, f"{client.url} unreachable ({exc})",
                     "start it with `bonito serve`, or point BONITO_URL / `bonito login --url` at it")
         return
-    version = r.json().get("version", "unknown") if r.status_code == 200 else None
+    try:
+        version = r.json().get("version", "unknown") if r.status_code == 200 else None
+    except (ValueError, AttributeError):
+        yield Check("server", False, f"{client.url}/health is not Bonito's", "check the URL")
+        return
     yield Check("server", r.status_code == 200, f"{client.url} answers /health with {r.status_code}"
                 + (f" (bonito {version})" if version else ""), "" if r.status_code == 200 else "see its log")
     yield _clock(r, (started + ended) / 2)
