@@ -163,3 +163,27 @@ def test_credentials_file_names_a_missing_variable(tmp_path: Path, capsys: pytes
     assert out.out == "" and "BONITO_TEST_UNSET_KEY" in out.err
     assert main(["providers", "add", "p", "--type", "openai", "--set", "no-equals-sign"]) == 2
     assert "FIELD=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [
+    ["whoami"], ["providers", "list"], ["providers", "add", "p", "--type", "openai"], ["providers", "validate", "p"],
+    ["providers", "catalog", "p"], ["providers", "remove", "p"], ["models", "list"], ["models", "enable", "m"],
+    ["models", "add", "m", "--provider", "p", "--model", "x"], ["keys", "create", "k"], ["keys", "list"],
+    ["keys", "revoke", "k"], ["keys", "rotate", "k"], ["policies", "list"], ["policies", "test", "r"],
+    ["policies", "remove", "r"], ["budgets", "list"], ["budgets", "set", "--usd", "5"], ["alerts", "list"],
+    ["members", "list"], ["invites", "list"], ["agent", "token"], ["agent", "status"], ["usage"], ["logs"],
+    ["logs", "--csv", "-"], ["chat", "m", "hi", "--key", "bn-x"], ["chat", "m", "hi", "--key", "bn-x", "--no-stream"],
+    ["logout"],
+])
+def test_a_closed_port_is_one_line_on_stderr(args: list[str], capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("BONITO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("BONITO_TOKEN", "x")
+    code = main(args)
+    out = capsys.readouterr()
+    if args == ["logout"]:  # nothing saved: nothing to end
+        assert code == 0
+        return
+    assert code == 1 and out.out == ""
+    assert out.err.startswith("bonito: ") and "127.0.0.1:9" in out.err and "Traceback" not in out.err
