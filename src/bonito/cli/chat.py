@@ -185,7 +185,11 @@ def _render_markdown(deltas: Iterator[str], parts: list[str]) -> None:
 
     from bonito.cli.output import console
 
-    with Live(Markdown(""), console=console(), refresh_per_second=12, vertical_overflow="visible") as live:
+    out = console()
+    # live while it grows (cropped to the screen: re-rendering past it would repeat lines), then whole
+    with Live(Markdown(""), console=out, refresh_per_second=12, vertical_overflow="ellipsis",
+              transient=True) as live:
         for delta in deltas:
             parts.append(delta)
             live.update(Markdown("".join(parts)))
+    out.print(Markdown("".join(parts)))
