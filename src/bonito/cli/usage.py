@@ -18,6 +18,7 @@ from bonito.cli.output import emit_json, line, note, table, usage_error
 _SPAN = re.compile(r"^(\d+)([mhdw])$")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 FOLLOW_EVERY_S = 2.0
+FOLLOW_MEMORY = 50_000  # record ids a follow remembers having printed
 
 
 class By(StrEnum):
@@ -124,7 +125,22 @@ def logs(
         note("no records yet" if follow else "no records in this window", quiet=quiet(ctx))
     while follow:
         time.sleep(FOLLOW_EVERY_S)
-        _print_new(client.get("/api/gateway/logs", **filters, limit=100)["items"], printed, json_out)
+        _print_new(_since_last(client, filters, printed), printed, json_out)
+        if len(printed) > FOLLOW_MEMORY:  # a long tail: remember only what a page can show again
+            printed.clear()
+            printed.update(r["id"] for r in client.get("/api/gateway/logs", **filters, limit=1000)["items"])
+
+
+def _since_last(client: Api, filters: dict[str, Any], printed: set[str]) -> list[dict[str, Any]]:
+    """Every record newer than those printed (newest first): pages until one already printed shows up."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = client.get("/api/gateway/logs", **filters, limit=1000 if items else 200, cursor=cursor)
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor or any(r["id"] in printed for r in page["items"]):
+            return items
 
 
 def _print_new(newest_first: list[dict[str, Any]], printed: set[str], json_lines: bool) -> None:
