@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from bonito.cli.options import JsonOpt
+from bonito.cli.output import emit_json
+
 
 class LogLevel(StrEnum):
     debug = "debug"
@@ -50,7 +53,8 @@ def serve(
                                             log_level=log_level.value, log_format=log_format.value)))
 
 
-def check_config(file: Annotated[str, typer.Argument(help="the bonito.yaml to check")]) -> None:
+def check_config(file: Annotated[str, typer.Argument(help="the bonito.yaml to check")],
+                 json_out: JsonOpt = False) -> None:
     import sys
 
     from bonito.config.loader import ConfigError, load_config
@@ -60,8 +64,13 @@ def check_config(file: Annotated[str, typer.Argument(help="the bonito.yaml to ch
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         raise typer.Exit(2) from None
-    print(f"{file}: ok ({len(cfg.providers)} providers, {len(cfg.models)} models, "
-          f"{len(cfg.keys)} keys, {len(cfg.routes)} routes)")
+    counts = {"providers": len(cfg.providers), "models": len(cfg.models), "keys": len(cfg.keys),
+              "routes": len(cfg.routes)}
+    if json_out:
+        emit_json({"file": file, "ok": True, **counts})
+    else:
+        print(f"{file}: ok ({counts['providers']} providers, {counts['models']} models, "
+              f"{counts['keys']} keys, {counts['routes']} routes)")
 
 
 def admin_create(
