@@ -187,3 +187,41 @@ def test_a_closed_port_is_one_line_on_stderr(args: list[str], capsys: pytest.Cap
         return
     assert code == 1 and out.out == ""
     assert out.err.startswith("bonito: ") and "127.0.0.1:9" in out.err and "Traceback" not in out.err
+
+
+def test_requests_go_through_the_environments_proxy(capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = json.dumps({"email": "via@proxy.example", "role": "admin", "org_id": "o"}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for k in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(k, raising=False)
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.setenv("BONITO_URL", "http://bonito.invalid:8000")
+        monkeypatch.setenv("BONITO_TOKEN", "x")
+        assert main(["whoami", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["email"] == "via@proxy.example"
+        assert seen == ["http://bonito.invalid:8000/api/auth/me"]
+        monkeypatch.setenv("NO_PROXY", "bonito.invalid")
+        assert main(["whoami"]) == 1 and len(seen) == 1  # not through the proxy: the name does not resolve
+    finally:
+        proxy.shutdown()

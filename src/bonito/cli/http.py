@@ -75,18 +75,32 @@ class Client:
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
         self.headers = dict(headers)
+        self.proxy = _proxy_for(parts.scheme, parts.hostname)
+
+    def _connect(self, timeout: float) -> tuple[HTTPConnection, str]:
+        """A connection, and the prefix a request target takes on it (absolute through an http proxy)."""
+        conn_cls = HTTPSConnection if self.scheme == "https" else HTTPConnection
+        if self.proxy is None:
+            return conn_cls(self.host, self.port, timeout=timeout), ""
+        proxy = urlsplit(self.proxy)
+        if self.scheme == "https":  # a CONNECT tunnel: the proxy sees only the host
+            conn = conn_cls(proxy.hostname or "", proxy.port, timeout=timeout)
+            conn.set_tunnel(self.host, self.port)
+            return conn, ""
+        port = f":{self.port}" if self.port else ""
+        return HTTPConnection(proxy.hostname or "", proxy.port, timeout=timeout), f"http://{self.host}{port}"
 
     def _send(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any,
               headers: Mapping[str, str] | None, timeout: float) -> HTTPResponse:
-        conn_cls = HTTPSConnection if self.scheme == "https" else HTTPConnection
-        conn = conn_cls(self.host, self.port, timeout=timeout)
+        conn, origin = self._connect(timeout)
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         body = None if json is None else jsonlib.dumps(json).encode()
         hdrs = {**self.headers, **(headers or {})}
         if body is not None:
             hdrs["content-type"] = "application/json"
         try:
-            conn.request(method, self.prefix + path + (f"?{query}" if query else ""), body=body, headers=hdrs)
+            conn.request(method, origin + self.prefix + path + (f"?{query}" if query else ""), body=body,
+                         headers=hdrs)
             return conn.getresponse()
         except (OSError, HTTPException) as exc:
             conn.close()
@@ -110,6 +124,18 @@ class Client:
                headers: Mapping[str, str] | None = None, idle_timeout: float = 600.0) -> StreamingResponse:
         """A response to read as it arrives; a long pause between chunks is fine. Close `.raw` when done."""
         return StreamingResponse(self._send(method, path, params, json, headers, idle_timeout))
+
+
+def _proxy_for(scheme: str, host: str) -> str | None:
+    """HTTP(S)_PROXY / NO_PROXY from the environment, as curl and pip read them (CI runners use them)."""
+    import os
+
+    if not any(k.lower() in ("http_proxy", "https_proxy", "all_proxy") for k in os.environ):
+        return None  # the usual case: no need to import urllib.request
+    from urllib.request import getproxies, proxy_bypass
+
+    proxy = getproxies().get(scheme)
+    return None if not proxy or proxy_bypass(host) else proxy
 
 
 def _reason(exc: BaseException) -> str:
