@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.configs import KEY, basic_config
 from tests.support.server import BonitoServer
-from tests.support.usage_db import usage_rows
+from tests.support.usage_db import usage_rows, wait_rows
 
 
 def _rss_mb(pid: int) -> float:
@@ -28,6 +28,13 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
+
+
+def _serving_and_recording(srv: BonitoServer, tag: str) -> None:
+    """One request recorded: the store is migrated and the writer running (before the lock is taken)."""
+    srv.openai(KEY).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                                            extra_headers={"x-request-id": f"{tag}-first"})
+    wait_rows(srv.workdir, "request_id = ?", (f"{tag}-first",), timeout_s=30)
 
 
 @contextmanager
@@ -102,6 +109,7 @@ def test_store_locked_under_load_memory_flat_sigterm_then_restart_writes_every_r
     srv = BonitoServer(tmp_path, basic_config(fake.url)).start()
     assert srv.proc is not None
     pid = srv.proc.pid
+    _serving_and_recording(srv, "load-a")
     with _store_locked(tmp_path):
         with Load(srv, "load-a") as load:
             time.sleep(8)
@@ -126,6 +134,7 @@ def test_store_locked_under_load_memory_flat_sigterm_then_restart_writes_every_r
 def test_kill_9_during_a_store_outage_loses_at_most_the_last_unsynced_seconds(
         tmp_path: Path, fake: FakeOpenAI) -> None:
     srv = BonitoServer(tmp_path, basic_config(fake.url)).start()
+    _serving_and_recording(srv, "load-k")
     with _store_locked(tmp_path):
         with Load(srv, "load-k", threads=4) as load:
             time.sleep(6)

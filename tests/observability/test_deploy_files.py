@@ -8,7 +8,6 @@ from pathlib import Path
 import orjson
 import yaml
 
-from bonito.cli.main import build_parser
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 METRIC = re.compile(r"\b(bonito_[a-z_]+)")
@@ -48,14 +47,28 @@ def test_dashboard_and_alerts_only_query_metrics_bonito_exposes() -> None:
         assert family in used, family
 
 
+def parse(argv: list[str]) -> None:
+    """Parse `bonito ARGV` as the CLI would, without running it (click raises on an unknown option)."""
+    import typer.main
+
+    from bonito.cli.main import app
+
+    group = typer.main.get_command(app)
+    with group.make_context("bonito", list(argv[:1]), resilient_parsing=False) as ctx:
+        command = group.get_command(ctx, argv[0])  # type: ignore[attr-defined]
+        assert command is not None, f"no command {argv[0]!r}"
+        command.make_context(argv[0], list(argv[1:]), parent=ctx)
+
+
 def test_compose_and_chart_commands_are_ones_the_cli_takes() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    parser = build_parser()
-    commands = [svc["command"] for name, svc in compose["services"].items()
-                if name.startswith(("bonito", "migrate"))]
-    assert len(commands) == 3
+    commands = [svc["command"] for svc in compose["services"].values()
+                if str(svc.get("image", "")).startswith("${BONITO_IMAGE")]
+    assert len(commands) == 4  # migrate, two replicas, the agent
     for argv in commands:
-        parser.parse_args(argv)  # exits (SystemExit) on an unknown option
+        parse(argv)
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    parse(orjson.loads(dockerfile.split("\nCMD ", 1)[1].splitlines()[0]))
     chart = (DEPLOY / "helm" / "bonito" / "templates" / "deployment.yaml").read_text()
     # readiness on /health/ready, liveness on /health (the contract's two health checks)
     assert re.search(r"readinessProbe:\s+httpGet: \{path: /health/ready,", chart)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 
@@ -10,9 +9,9 @@ from bonito.config.settings import Settings
 from bonito.observability.logs import configure_logging
 
 
-def migrate_command(args: argparse.Namespace) -> int:
+def migrate_command(log_format: str = "text") -> int:
     """Exit 0 once the schema is current; 1 (naming the error's kind) when the database cannot be migrated."""
-    configure_logging(args.log_format, "info")
+    configure_logging(log_format, "info")
     from bonito.store.db import make_engine, migrate
 
     async def run() -> None:

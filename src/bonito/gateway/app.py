@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bonito import __version__
 from bonito.gateway import errors
 from bonito.gateway.errors import GatewayError
 from bonito.gateway.execute import Outcome, TargetHooks
@@ -102,7 +103,7 @@ class Gateway:
             elif path == "/v1/models" or path.startswith("/v1/models/"):
                 await self._models(scope, send, path, base)
             elif path == "/health":
-                await send_json(send, 200, {"status": "ok"}, base)
+                await send_json(send, 200, {"status": "ok", "version": __version__}, base)
             elif path == "/health/ready":
                 await self._ready(send, base)
             elif path == "/metrics" and self.telemetry is not None:

@@ -187,6 +187,7 @@ class DatabaseSink:
     async def close(self, timeout_s: float = 20.0) -> None:
         """Write what waits in memory for up to half the time, then spool the rest; never longer."""
         deadline = time.monotonic() + timeout_s / 2
+        hung = self._stalled  # an insert hanging now would hang the final flush too
         self._closing = True
         self._wake.set()
         self._spill.set()
@@ -195,7 +196,7 @@ class DatabaseSink:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self.healthy and self._buffer:
+        if self.healthy and not hung and self._buffer:
             try:
                 await asyncio.wait_for(self._flush_buffer(deadline), max(0.1, deadline - time.monotonic()))
             except (Exception, asyncio.CancelledError) as exc:
