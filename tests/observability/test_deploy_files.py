@@ -8,7 +8,6 @@ from pathlib import Path
 import orjson
 import yaml
 
-
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 METRIC = re.compile(r"\b(bonito_[a-z_]+)")
 
