@@ -25,8 +25,6 @@ LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Per-request lines ("bonito.access") are written only where the format asks for them (json).
 ACCESS_LOGGER = "bonito.access"
-# Fields a request's line carries at the top level of its JSON object.
-REQUEST_FIELDS = ("request_id", "method", "path", "status", "latency_ms", "org", "model", "provider")
 
 # The request being served: its id is added to every line logged while serving it.
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("bonito_request_id",
