@@ -40,6 +40,7 @@ from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
 from bonito.usage.record import UsageRecord, new_id
 from bonito.usage.sink import UsageSink
+from bonito.usage.tags import request_tags
 
 _ENDPOINTS: dict[str, Operation] = {
     "/v1/chat/completions": "chat",
@@ -154,8 +155,13 @@ class Gateway:
             body = _parse(raw, op)
             requested: str = body["model"]
             record.model_requested = requested
-            plan = self._plan(key, requested, body, snap, header(scope, b"x-bonito-metadata"))
-            decision = await self._check_limits(key, snap, body)
+            meta_header = header(scope, b"x-bonito-metadata")
+            plan = self._plan(key, requested, body, snap, meta_header)
+            listed = snap.listed_tags(key.org_id)
+            if listed or key.tags:
+                record.tags = request_tags(key.tags, listed, RouteRequest(body, meta_header).metadata
+                                           if listed else {})
+            decision = await self._check_limits(key, snap, body, record.tags)
             headers = [*base, *decision.headers()]
             if decision.needs_settle:
                 send = settle = SettleOnEnd(send, self.limiter, decision, record)
@@ -225,9 +231,10 @@ class Gateway:
             RouteRequest(body, metadata).check()
         return self.router.plan_model(model)
 
-    async def _check_limits(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any]) -> RateDecision:
+    async def _check_limits(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any],
+                            tags: dict[str, str] | None) -> RateDecision:
         try:
-            return await self.limiter.check(key, snap, body)
+            return await self.limiter.check(key, snap, body, tags)
         except LimitExceeded as exc:
             raise GatewayError(exc.status, exc.message, type=exc.type, code=exc.code,
                                headers=exc.headers) from None

@@ -1,0 +1,42 @@
+"""usage cost detail: cached / cache-write / reasoning tokens and tags on usage records, cached-input and
+cache-write prices on models, a tag scope on budgets, default tags on gateway keys
+
+Revision ID: 0012
+Revises: 0007
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from bonito.store.types import PicoUSD
+
+revision = "0012"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+_TOKENS = ("cached_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
+def upgrade() -> None:
+    for name in _TOKENS:
+        op.add_column("usage_records", sa.Column(name, sa.Integer, nullable=False, server_default="0"))
+    op.add_column("usage_records", sa.Column("tags", sa.JSON))
+    op.add_column("models", sa.Column("cached_input_cost_per_mtok", PicoUSD))
+    op.add_column("models", sa.Column("cache_write_cost_per_mtok", PicoUSD))
+    op.add_column("budgets", sa.Column("tag", sa.JSON))
+    op.add_column("gateway_keys", sa.Column("tags", sa.JSON))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("gateway_keys") as batch:
+        batch.drop_column("tags")
+    with op.batch_alter_table("budgets") as batch:
+        batch.drop_column("tag")
+    with op.batch_alter_table("models") as batch:
+        batch.drop_column("cache_write_cost_per_mtok")
+        batch.drop_column("cached_input_cost_per_mtok")
+    with op.batch_alter_table("usage_records") as batch:
+        batch.drop_column("tags")
+        for name in reversed(_TOKENS):
+            batch.drop_column(name)
