@@ -51,7 +51,8 @@ def test_cached_tokens_are_billed_at_the_cached_rate_json_and_stream(
     stream = client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True,
                                             stream_options={"include_usage": True},
                                             extra_headers={"x-request-id": "cost-cached-stream"})
-    assert [c.usage for c in stream if c.usage][0].prompt_tokens_details.cached_tokens == 4  # type: ignore[union-attr]
+    usage = next(c.usage for c in stream if c.usage)
+    assert usage.prompt_tokens_details is not None and usage.prompt_tokens_details.cached_tokens == 4
     for rid in ("cost-cached-json", "cost-cached-stream"):
         rec = record_of(tagged_server, admin_token, rid)
         # 9 prompt tokens, 4 of them cached, 5 completion: 5×0.15 + 4×0.075 + 5×0.60 = 0.75 + 0.3 + 3 = 4.05 µ$
