@@ -1,16 +1,20 @@
-"""A config-mode server over the fake upstream with attribution tags, and an /api account in its org."""
+"""A config-mode server over the fake upstream with attribution tags and an /api account in its org;
+migrated usage stores on SQLite and PostgreSQL for the cost reports."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bonito.store.db import make_engine, migrate
 from tests.control.helpers import Api
 from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support.postgres import PostgresServer
 from tests.support.server import BonitoServer
 
 DATA_KEY = "bn-data-team-key-0001"
@@ -65,3 +69,24 @@ def admin_token(tagged_server: BonitoServer) -> Iterator[str]:
     assert r.status_code == 200, r.text
     yield r.json()["access_token"]
     client.close()
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PostgresServer]:
+    server = PostgresServer.start_new()  # PostgreSQL missing is a failure here, never a skip
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated usage store on SQLite and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'bonito.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("pg")
+        url = server.create_database(f"costs_{tmp_path.name[-12:].lower().replace('-', '_')}")
+    eng = make_engine(url)
+    await migrate(eng)
+    yield eng
+    await eng.dispose()

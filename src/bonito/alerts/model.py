@@ -9,7 +9,7 @@ from typing import Any
 from bonito.limits.base import BudgetCrossing
 
 CHANNELS = ("in_app", "email", "webhook")
-KINDS = ("budget", "error_rate", "latency", "digest")
+KINDS = ("budget", "error_rate", "latency", "digest", "budget_forecast")
 
 
 def _now() -> datetime:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from hashlib import sha256
+from hashlib import blake2b, sha256
 from typing import Any
 
 import orjson
@@ -153,6 +153,7 @@ class Gateway:
                 record.error = "client disconnected before sending the whole body"
                 raise
             body = _parse(raw, op)
+            record.request_hash = blake2b(raw, digest_size=16).hexdigest()  # repeats: what a cache would save
             requested: str = body["model"]
             record.model_requested = requested
             meta_header = header(scope, b"x-bonito-metadata")

@@ -63,6 +63,7 @@ class UsageRow(Base):
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     tags: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    request_hash: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_usage_org_created", "org_id", "created_at"),
@@ -87,7 +88,8 @@ def _row(r: UsageRecord) -> dict[str, Any]:
         "provider": _cut(r.provider), "upstream_model": _cut(r.upstream_model), "endpoint": r.endpoint,
         "stream": r.stream, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
         "total_tokens": r.total_tokens, "cached_tokens": r.cached_tokens, "cache_write_tokens": r.cache_write_tokens,
-        "reasoning_tokens": r.reasoning_tokens, "tags": r.tags or None, "cost_usd": r.cost_usd, "latency_ms": r.latency_ms,
+        "reasoning_tokens": r.reasoning_tokens, "tags": r.tags or None, "request_hash": r.request_hash,
+        "cost_usd": r.cost_usd, "latency_ms": r.latency_ms,
         "ttft_ms": r.ttft_ms, "status": r.status, "error": r.error, "attempts": r.attempts,
         "route": r.route, "decision": r.decision, "source": r.source,
         "created_at": r.created_at.astimezone(UTC) if r.created_at.tzinfo else r.created_at,

@@ -96,7 +96,7 @@ class BudgetOut(BaseModel):
 
 class AlertRuleIn(ApiModel):
     name: Name
-    kind: Literal["budget", "error_rate", "latency"]
+    kind: Literal["budget", "error_rate", "latency", "budget_forecast"]
     threshold: float = Field(gt=0, le=1_000_000, description="budget: % of a budget; error_rate: % of "
                                                               "requests; latency: p95 in ms")
     window_minutes: int = Field(default=5, gt=0, le=1440)
@@ -175,4 +175,4 @@ class PreferencesIO(ApiModel):
     email: bool = True
     in_app: bool = True
     weekly_digest: bool = True
-    muted_kinds: list[Literal["budget", "error_rate", "latency", "digest"]] = Field(default_factory=list)
+    muted_kinds: list[Literal["budget", "error_rate", "latency", "digest", "budget_forecast"]] = Field(default_factory=list)

@@ -1,4 +1,4 @@
-"""usage cost detail: cached / cache-write / reasoning tokens and tags on usage records, cached-input and
+"""usage cost detail: cached / cache-write / reasoning tokens, tags and a request hash on usage records, cached-input and
 cache-write prices on models, a tag scope on budgets, default tags on gateway keys
 
 Revision ID: 0012
@@ -22,6 +22,7 @@ def upgrade() -> None:
     for name in _TOKENS:
         op.add_column("usage_records", sa.Column(name, sa.Integer, nullable=False, server_default="0"))
     op.add_column("usage_records", sa.Column("tags", sa.JSON))
+    op.add_column("usage_records", sa.Column("request_hash", sa.String(32)))
     op.add_column("models", sa.Column("cached_input_cost_per_mtok", PicoUSD))
     op.add_column("models", sa.Column("cache_write_cost_per_mtok", PicoUSD))
     op.add_column("budgets", sa.Column("tag", sa.JSON))
@@ -37,6 +38,7 @@ def downgrade() -> None:
         batch.drop_column("cache_write_cost_per_mtok")
         batch.drop_column("cached_input_cost_per_mtok")
     with op.batch_alter_table("usage_records") as batch:
+        batch.drop_column("request_hash")
         batch.drop_column("tags")
         for name in reversed(_TOKENS):
             batch.drop_column(name)
