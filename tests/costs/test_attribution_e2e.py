@@ -139,3 +139,18 @@ def test_a_tag_budget_refuses_only_requests_carrying_that_tag(
         ok = client.chat.completions.with_raw_response.create(model="pricey", messages=hi,
                                                              **({"metadata": meta} if meta else {}))
         assert ok.http_response.status_code == 200
+
+
+def test_costs_are_served_in_config_mode_for_the_default_org(tagged_server: BonitoServer, admin_token: str,
+                                                             fake: FakeOpenAI) -> None:
+    tagged_server.openai(DATA_KEY).chat.completions.create(model="gpt-4o-mini", messages=HELLO,
+                                                           extra_headers={"x-request-id": "config-costs"})
+    record_of(tagged_server, admin_token, "config-costs")
+    auth = {"authorization": f"Bearer {admin_token}"}
+    r = httpx.get(tagged_server.url + "/api/costs/forecast", params={"group_by": "tag:team"}, headers=auth)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["month_to_date_usd"] > 0 and body["projected_usd"] >= body["month_to_date_usd"]
+    assert "data" in {row["value"] for row in body["by_tag"]}
+    recs = httpx.get(tagged_server.url + "/api/costs/recommendations", headers=auth)
+    assert recs.status_code == 200 and isinstance(recs.json(), list)
