@@ -152,5 +152,7 @@ def test_costs_are_served_in_config_mode_for_the_default_org(tagged_server: Boni
     body = r.json()
     assert body["month_to_date_usd"] > 0 and body["projected_usd"] >= body["month_to_date_usd"]
     assert "data" in {row["value"] for row in body["by_tag"]}
+    config = httpx.get(tagged_server.url + "/api/gateway/config", headers=auth)
+    assert config.status_code == 200 and config.json()["tags"] == ["project", "team"]
     recs = httpx.get(tagged_server.url + "/api/costs/recommendations", headers=auth)
     assert recs.status_code == 200 and isinstance(recs.json(), list)
