@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
-from bonito.control.deps import CtxDep, SessionDep, Viewer
+from bonito.control.api.guards import Writable
+from bonito.control.deps import Admin, CtxDep, SessionDep, Viewer
+from bonito.control.schemas.common import ApiModel
+from bonito.control.services import bills
 from bonito.control.services.costs import inventory
 from bonito.costs import recommend, report
+from bonito.costs.bills import ledger
 
 router = APIRouter(prefix="/api/costs", tags=["costs"])
 
@@ -30,3 +35,26 @@ async def get_recommendations(user: Viewer, ctx: CtxDep, session: SessionDep) ->
     first (kinds: cheaper_model, exact_cache, idle_key, unused_provider)."""
     inv = await inventory(session, ctx, user.org_id)
     return await recommend.recommendations(session, user.org_id, inv, datetime.now(UTC))
+
+
+class BillImportIn(ApiModel):
+    provider_id: Annotated[str, Field(min_length=1, max_length=64)]
+    start: date | None = Field(default=None, description="first day (UTC); default: 30 days ago")
+    end: date | None = Field(default=None, description="day after the last (UTC); default: tomorrow")
+
+
+@router.post("/bills/import")
+async def import_bills(body: BillImportIn, user: Admin, _w: Writable, ctx: CtxDep, session: SessionDep
+                       ) -> dict[str, Any]:
+    """Import a connected provider's cloud bill (AWS Cost Explorer for a Bedrock connection), per service,
+    usage type and day; a new import of the same days replaces the old lines."""
+    return await bills.import_for(session, ctx, user.org_id, body.provider_id, body.start, body.end)
+
+
+@router.get("/bills")
+async def get_bills(user: Viewer, session: SessionDep, start: date | None = None, end: date | None = None
+                    ) -> dict[str, Any]:
+    """Imported bill lines and, per day, billed beside metered USD (the difference: spend that did not go
+    through Bonito). Default: the last 30 days."""
+    s, e = bills.window(start, end)
+    return await ledger.report(session, user.org_id, s, e)
