@@ -41,14 +41,17 @@ class BillImportIn(ApiModel):
     provider_id: Annotated[str, Field(min_length=1, max_length=64)]
     start: date | None = Field(default=None, description="first day (UTC); default: 30 days ago")
     end: date | None = Field(default=None, description="day after the last (UTC); default: tomorrow")
+    scope: str | None = Field(default=None, max_length=300, description="Azure connections: the billing scope, "
+                              "/subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>")
 
 
 @router.post("/bills/import")
 async def import_bills(body: BillImportIn, user: Admin, _w: Writable, ctx: CtxDep, session: SessionDep
                        ) -> dict[str, Any]:
-    """Import a connected provider's cloud bill (AWS Cost Explorer for a Bedrock connection), per service,
-    usage type and day; a new import of the same days replaces the old lines."""
-    return await bills.import_for(session, ctx, user.org_id, body.provider_id, body.start, body.end)
+    """Import a connected provider's cloud bill (AWS Cost Explorer for a Bedrock connection, Azure Cost
+    Management for an Azure one), per service, usage type or meter and day; a new import of the same days
+    replaces the old lines."""
+    return await bills.import_for(session, ctx, user.org_id, body.provider_id, body.start, body.end, body.scope)
 
 
 @router.get("/bills")

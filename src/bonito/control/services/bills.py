@@ -16,6 +16,7 @@ from bonito.costs.bills import BillImportError, ledger
 from bonito.store.catalog import ProviderRow
 
 MAX_DAYS = 366
+CLOUDS = {"bedrock": "aws", "azure": "azure"}  # connection type -> the cloud whose bill is imported
 
 
 class BillImportFailed(ApiError):
@@ -34,20 +35,32 @@ def window(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 async def import_for(session: AsyncSession, ctx: ControlContext, org_id: str, provider_id: str,
-                     start: date | None, end: date | None) -> dict[str, Any]:
+                     start: date | None, end: date | None, scope: str | None = None) -> dict[str, Any]:
     try:
         s, e = window(start, end)
     except Invalid as exc:  # the same rule, named where the body put it
         raise Invalid(exc.detail[0]["loc"][-1], exc.detail[0]["msg"]) from None
     row = await get_scoped(session, ProviderRow, org_id, provider_id, "provider")
-    if row.type != "bedrock":
-        raise Invalid("provider_id", "bill import supports Bedrock connections (AWS Cost Explorer)")
+    if row.type not in CLOUDS:
+        raise Invalid("provider_id", "bill import supports Bedrock (AWS Cost Explorer) and Azure (Cost "
+                                     "Management) connections")
+    if row.type == "azure" and not scope:
+        raise Invalid("scope", "an Azure bill needs its billing scope: /subscriptions/<id>[/resourceGroups/<name>]")
     config = await providers.load_config(ctx, row)
-    from bonito.costs.bills.aws import fetch_bedrock_costs  # lazy: botocore's client factory is heavy
-
     try:
-        lines = await asyncio.to_thread(fetch_bedrock_costs, config, s, e, ctx.settings.aws_cost_explorer_url)
+        if row.type == "bedrock":
+            from bonito.costs.bills.aws import fetch_bedrock_costs  # lazy: botocore's client factory is heavy
+
+            lines = await asyncio.to_thread(fetch_bedrock_costs, config, s, e, ctx.settings.aws_cost_explorer_url)
+        else:
+            from bonito.costs.bills.azure import fetch_openai_costs
+
+            assert scope is not None
+            lines = await fetch_openai_costs(config, scope, s, e, management_url=ctx.settings.azure_management_url)
     except BillImportError as exc:
+        if exc.status == 422:
+            raise Invalid("scope", exc.reason) from None
         raise BillImportFailed(exc.reason) from None
-    n = await ledger.replace_lines(session, org_id, row.id, "aws", s, e, lines)
-    return {"provider_id": row.id, "cloud": "aws", "start": s.isoformat(), "end": e.isoformat(), "imported": n}
+    cloud = CLOUDS[row.type]
+    n = await ledger.replace_lines(session, org_id, row.id, cloud, s, e, lines)
+    return {"provider_id": row.id, "cloud": cloud, "start": s.isoformat(), "end": e.isoformat(), "imported": n}
