@@ -4,6 +4,8 @@ apart, refused credentials named; then through the real server: import, bills be
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -11,13 +13,16 @@ from typing import Any
 
 import pytest
 
-from bonito.config.schema import AzureProviderConfig, BedrockProviderConfig
+from bonito.config.schema import AzureProviderConfig, BedrockProviderConfig, VertexProviderConfig
 from bonito.costs.bills import BillImportError
 from bonito.costs.bills.aws import fetch_bedrock_costs
 from bonito.costs.bills.azure import fetch_openai_costs
+from bonito.costs.bills.gcp import fetch_vertex_costs
 from tests.control.helpers import Api
+from tests.fakes.bigquery import FakeBigQuery
 from tests.fakes.cost_explorer import FakeCostExplorer, Line
 from tests.fakes.cost_management import FakeCostManagement
+from tests.fakes.vertex import fake_in_thread, make_service_account
 from tests.support.server import BonitoServer
 
 SECRET = "fake-secret-never-shown"
@@ -68,9 +73,20 @@ def cm() -> Iterator[FakeCostManagement]:
 
 
 @pytest.fixture(scope="module")
-def server(ce: FakeCostExplorer, cm: FakeCostManagement, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[BonitoServer]:
+def gcp() -> Iterator[tuple[FakeBigQuery, dict[str, Any]]]:
+    """A fake BigQuery taking the tokens a fake Google token endpoint issues to one service account."""
+    with fake_in_thread() as vertex:
+        info, public = make_service_account(vertex.token_uri)
+        vertex.add_service_account(info["client_email"], public)
+        with FakeBigQuery(GCP_ROWS, lambda t: t in vertex.tokens).running() as bq:
+            yield bq, info
+
+
+@pytest.fixture(scope="module")
+def server(ce: FakeCostExplorer, cm: FakeCostManagement, gcp: tuple[FakeBigQuery, dict[str, Any]],
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
     env = {"BONITO_AWS_COST_EXPLORER_URL": ce.url, "BONITO_AZURE_MANAGEMENT_URL": cm.url,
+           "BONITO_BIGQUERY_URL": gcp[0].url,
            "SSL_CERT_FILE": cm.ca_file}  # trust the fake Entra ID's certificate
     with BonitoServer(tmp_path_factory.mktemp("bills"), env=env) as srv:
         yield srv
@@ -163,4 +179,62 @@ def test_an_azure_connection_imports_its_cost_management_bill(server: BonitoServ
     assert (r.json()["cloud"], r.json()["imported"]) == ("azure", 5)
     totals = api.get("/api/costs/bills", admin, params=window).json()["totals"]
     assert totals["billed_usd"] == "4.85" and totals["other_currencies"] == {"EUR": "7"}
+    api.close()
+
+
+GCP_ROWS = [
+    ("Vertex AI", "Gemini 2.5 Flash Input Tokens", "2026-03-01", "0.123456789", "USD"),
+    ("Vertex AI", "Gemini 2.5 Flash Output Tokens", "2026-03-01", "1.5", "USD"),
+    ("Gemini API", "Gemini 2.5 Pro Input Tokens", "2026-03-03", "2", "USD"),
+    ("Vertex AI", "Gemini 2.5 Flash Input Tokens", "2026-03-04", "5", "JPY"),
+    ("Vertex AI", "Gemini 2.5 Flash Input Tokens", "2026-03-09", "9", "USD"),  # outside the window
+]
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_gcp_billing_export_pages_waits_and_refuses(slow: bool) -> None:
+    with fake_in_thread() as vertex:
+        info, public = make_service_account(vertex.token_uri)
+        vertex.add_service_account(info["client_email"], public)
+        cfg = VertexProviderConfig(type="vertex", project="billing-proj", service_account_json=json.dumps(info))
+        with FakeBigQuery(GCP_ROWS, lambda t: t in vertex.tokens, slow=slow).running() as bq:
+            lines = asyncio.run(fetch_vertex_costs(cfg, bq.table, date(2026, 3, 1), date(2026, 3, 6),
+                                                   bigquery_url=bq.url))
+            assert [(ln.day.isoformat(), ln.service, ln.amount, ln.currency) for ln in lines] == [
+                ("2026-03-01", "Vertex AI", Decimal("0.123456789"), "USD"),
+                ("2026-03-01", "Vertex AI", Decimal("1.5"), "USD"),
+                ("2026-03-03", "Gemini API", Decimal("2"), "USD"),
+                ("2026-03-04", "Vertex AI", Decimal("5"), "JPY")]
+            kinds = [k for k, _ in bq.calls]
+            assert kinds == (["query", "results", "results"] if slow else ["query", "results"])
+            assert "CAST(cost AS NUMERIC)" in bq.calls[0][1]["query"]
+            with pytest.raises(BillImportError) as err:
+                asyncio.run(fetch_vertex_costs(cfg, "billing-proj.billing.other_table", date(2026, 3, 1),
+                                               date(2026, 3, 6), bigquery_url=bq.url))
+            assert err.value.status == 422
+            vertex.revoke_tokens()
+            stranger = VertexProviderConfig(type="vertex", project="billing-proj", service_account_json=json.dumps(
+                make_service_account(vertex.token_uri, email="stranger@x.iam.gserviceaccount.com")[0]))
+            with pytest.raises(BillImportError) as err:
+                asyncio.run(fetch_vertex_costs(stranger, bq.table, date(2026, 3, 1), date(2026, 3, 6),
+                                               bigquery_url=bq.url))
+            assert err.value.status == 403 and "service account" in err.value.reason
+
+
+def test_a_vertex_connection_imports_its_billing_export(server: BonitoServer,
+                                                        gcp: tuple[FakeBigQuery, dict[str, Any]]) -> None:
+    bq, info = gcp
+    api = Api(server.url)
+    admin = api.register()
+    vertex = api.post("/api/providers", admin, {"name": "gcp", "type": "vertex", "credentials": {
+        "project": "billing-proj", "service_account_json": json.dumps(info)}})
+    assert vertex.status_code == 201, vertex.text
+    window = {"start": "2026-03-01", "end": "2026-03-06"}
+    missing = api.post("/api/costs/bills/import", admin, {"provider_id": vertex.json()["id"], **window})
+    assert missing.status_code == 422 and "table" in missing.text
+    r = api.post("/api/costs/bills/import", admin, {"provider_id": vertex.json()["id"], "table": bq.table, **window})
+    assert r.status_code == 200, r.text
+    assert (r.json()["cloud"], r.json()["imported"]) == ("gcp", 4)
+    totals = api.get("/api/costs/bills", admin, params=window).json()["totals"]
+    assert totals["billed_usd"] == "3.623456789" and totals["other_currencies"] == {"JPY": "5"}
     api.close()

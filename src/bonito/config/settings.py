@@ -17,6 +17,7 @@ class Settings:
     config_file: Path | None = None
     aws_cost_explorer_url: str | None = None  # another Cost Explorer endpoint (a VPC endpoint, a test double)
     azure_management_url: str | None = None  # another Azure Resource Manager endpoint (sovereign clouds, tests)
+    bigquery_url: str | None = None  # another BigQuery API endpoint (tests)
 
     @property
     def effective_database_url(self) -> str:
@@ -37,4 +38,5 @@ class Settings:
             config_file=Path(cfg) if cfg else None,
             aws_cost_explorer_url=env.get("BONITO_AWS_COST_EXPLORER_URL") or None,
             azure_management_url=env.get("BONITO_AZURE_MANAGEMENT_URL") or None,
+            bigquery_url=env.get("BONITO_BIGQUERY_URL") or None,
         )

@@ -43,15 +43,18 @@ class BillImportIn(ApiModel):
     end: date | None = Field(default=None, description="day after the last (UTC); default: tomorrow")
     scope: str | None = Field(default=None, max_length=300, description="Azure connections: the billing scope, "
                               "/subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>")
+    table: str | None = Field(default=None, max_length=300, description="Vertex connections: the Cloud "
+                              "Billing export table in BigQuery, project.dataset.table")
 
 
 @router.post("/bills/import")
 async def import_bills(body: BillImportIn, user: Admin, _w: Writable, ctx: CtxDep, session: SessionDep
                        ) -> dict[str, Any]:
     """Import a connected provider's cloud bill (AWS Cost Explorer for a Bedrock connection, Azure Cost
-    Management for an Azure one), per service, usage type or meter and day; a new import of the same days
-    replaces the old lines."""
-    return await bills.import_for(session, ctx, user.org_id, body.provider_id, body.start, body.end, body.scope)
+    Management for an Azure one, the BigQuery billing export for a Vertex one), per service, usage type,
+    meter or SKU and day; a new import of the same days replaces the old lines."""
+    return await bills.import_for(session, ctx, user.org_id, body.provider_id, body.start, body.end, body.scope,
+                                  body.table)
 
 
 @router.get("/bills")
