@@ -22,12 +22,13 @@ export async function render(root, { params, navigate }) {
 
   const start = new Date(Date.now() - 30 * 86400_000).toISOString();
   const usageQuery = new URLSearchParams({ start, group_by: tag ? `tag:${tag}` : "day" });
-  const [forecast, usage, recommendations] = await Promise.all([
+  const [forecast, usage, recommendations, bills] = await Promise.all([
     api("GET", `/api/costs/forecast${tag ? `?group_by=tag:${encodeURIComponent(tag)}` : ""}`),
     api("GET", `/api/gateway/usage?${usageQuery}`),
     api("GET", "/api/costs/recommendations"),
+    api("GET", "/api/costs/bills"),
   ]);
-  replace(body, forecastCard(forecast), spendCard(usage, tag), recommendationsCard(recommendations));
+  replace(body, forecastCard(forecast), spendCard(usage, tag), billsCard(bills), recommendationsCard(recommendations));
   body.setAttribute("aria-busy", "false");
 }
 
@@ -69,6 +70,20 @@ function spendCard(u, tag) {
     h("h3", {}, "By model"), rows(u.by_model.map((m) => ({ ...m, label: m.model ?? "(unknown)" })), "model"),
     h("h3", {}, "By provider"), rows(u.by_provider.map((p) => ({ ...p, label: p.provider_name ?? p.provider_id ?? "(none)" })), "provider"),
     tag && u.by_tag ? [h("h3", {}, `By ${tag}`), rows(u.by_tag.map((t) => ({ ...t, label: t.value ?? "(untagged)" })), tag)] : null);
+}
+
+function billsCard(b) {
+  const other = Object.entries(b.totals.other_currencies).map(([c, v]) => `${v} ${c}`).join(", ");
+  return h("section", { class: "card", "aria-labelledby": "bills-title" },
+    h("h2", { id: "bills-title" }, "Cloud bills beside metered spend, last 30 days"),
+    h("p", {}, `Billed ${usd(b.totals.billed_usd)} · metered ${usd(b.totals.metered_usd)} · `
+      + `not through Bonito ${usd(b.totals.unmetered_usd)}${other ? ` · also billed ${other}` : ""}`),
+    table("Billed and metered per day", [
+      ["Day", (d) => d.day],
+      ["Billed", (d) => usd(d.billed_usd)],
+      ["Metered", (d) => usd(d.metered_usd)],
+      ["Difference", (d) => usd(d.difference_usd)],
+    ], b.by_day, { empty: "No bill imported: import one with POST /api/costs/bills/import." }));
 }
 
 function recommendationsCard(list) {
