@@ -99,6 +99,12 @@ def test_a_tag_budget_refuses_only_its_tag_value_and_only_in_its_org(
     budgets = api.get("/api/budgets", org_a.admin).json()
     assert Decimal(next(b for b in budgets if b["tag"])["spent_usd"]) == Decimal(4)
 
+    def tag_budget_alerted() -> bool:  # the 100% threshold crossed, naming the tag value
+        items = api.get("/api/notifications", org_a.admin).json()["items"]
+        return any("project=atlas" in n["title"] and "100%" in n["title"] for n in items)
+
+    eventually(tag_budget_alerted, within_s=15)
+
 
 def test_costs_forecast_and_recommendations_are_per_org(api: Api, org_a: Org, org_b: Org) -> None:
     def mtd(org: Org) -> float:
