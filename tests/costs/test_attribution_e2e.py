@@ -106,6 +106,9 @@ def test_usage_groups_and_filters_by_tag_and_the_csv_carries_tags(
     assert Decimal(groups["finance"]["cost_usd_exact"]) == Decimal("0.0000087")
     assert groups["legal"]["requests"] == 1
 
+    analytics = httpx.get(tagged_server.url + "/api/gateway/analytics", params={"group_by": "tag:team"},
+                          headers=auth).json()
+    assert {row["value"]: row["requests"] for row in analytics["by_tag"]}["finance"] == 2
     r = httpx.get(tagged_server.url + "/api/gateway/usage", params={"tag.team": "finance"}, headers=auth)
     assert r.status_code == 200 and r.json()["requests"] == 2
     r = httpx.get(tagged_server.url + "/api/gateway/usage", params={"tag.team": "nobody"}, headers=auth)

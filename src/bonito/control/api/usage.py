@@ -19,7 +19,6 @@ router = APIRouter(prefix="/api/gateway", tags=["usage"])
 Text = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 Start = Annotated[datetime | None, Query(description="window start (ISO 8601); default: see each endpoint")]
 End = Annotated[datetime | None, Query(description="window end, exclusive (ISO 8601); default: now")]
-GroupBy = Annotated[Literal["hour", "day"], Query()]
 UsageGroupBy = Annotated[str, Query(pattern=r"^(hour|day|tag:[A-Za-z0-9_.:-]{1,64})$",
                                     description="hour | day | tag:<key> (adds by_tag)")]
 TAG_FILTER = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -59,7 +58,7 @@ async def get_usage(request: Request, user: Viewer, session: SessionDep, start: 
 
 @router.get("/analytics")
 async def get_analytics(request: Request, user: Viewer, session: SessionDep, start: Start = None, end: End = None,
-                        group_by: GroupBy = "day", model: Text = None, key_id: Text = None,
+                        group_by: UsageGroupBy = "day", model: Text = None, key_id: Text = None,
                         provider: Text = None) -> dict[str, Any]:
     """Usage (default: the last 30 days) plus status, route and retry breakdowns."""
     f = _filters(user.org_id, start, end, timedelta(days=30), model, key_id, provider, None, tag_filters(request))

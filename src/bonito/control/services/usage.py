@@ -362,8 +362,13 @@ async def by_tag(session: AsyncSession, f: Filters, tag: str) -> list[dict[str, 
 
 
 async def analytics(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:
-    """Usage plus how requests were served: by status, by route, fallbacks and streams."""
-    base, sources, (retried, streamed) = await _summary(session, f, group_by)
+    """Usage plus how requests were served: by status, by route, fallbacks and streams; `group_by=tag:<key>`
+    adds `by_tag` (daily series)."""
+    tag = group_by[4:] if group_by.startswith("tag:") else None
+    base, sources, (retried, streamed) = await _summary(session, f, "day" if tag else group_by)
+    if tag is not None:
+        base["group_by"] = group_by
+        base["by_tag"] = await by_tag(session, f, tag)
     by_status = [{"status": s, "requests": int(v[0])}
                  for (s,), v in sorted((await _grouped(session, sources, ["status"])).items())]
     by_route = [{"route": r, **_stats(*rest)} for r, *rest in _top(await _grouped(
