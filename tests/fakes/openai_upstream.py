@@ -57,6 +57,8 @@ class FakeOpenAI:
     _always: Fault | None = None
     port: int = 0
     streams_cut_by_client: int = 0
+    cached_tokens: int = 0  # reported as prompt_tokens_details.cached_tokens (at most the prompt)
+    reasoning_tokens: int = 0  # reported as completion_tokens_details.reasoning_tokens
 
     @property
     def url(self) -> str:
@@ -74,6 +76,7 @@ class FakeOpenAI:
         self.requests.clear()
         self.chunk_delay_s = 0.0
         self.streams_cut_by_client = 0
+        self.cached_tokens = self.reasoning_tokens = 0
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> FakeOpenAI:
@@ -145,7 +148,7 @@ class FakeOpenAI:
                 "id": "chatcmpl-fake123", "object": "chat.completion", "created": int(time.time()),
                 "model": model + "-2024-07-18", "system_fingerprint": "fp_fake",
                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-                "usage": _usage(prompt_tokens, completion_tokens),
+                "usage": _usage(prompt_tokens, completion_tokens, self.cached_tokens, self.reasoning_tokens),
             }, dumps=lambda o: orjson.dumps(o).decode())
         return await self._stream_chat(request, body, fault, prompt_tokens)
 
@@ -192,7 +195,7 @@ class FakeOpenAI:
             raise
         if include_usage:
             await resp.write(b"data: " + orjson.dumps(
-                {**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)}) + b"\n\n")
+                {**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens, self.cached_tokens, self.reasoning_tokens)}) + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
         return resp
@@ -206,7 +209,7 @@ class FakeOpenAI:
         return web.json_response({
             "id": "cmpl-fake", "object": "text_completion", "created": int(time.time()), "model": body["model"],
             "choices": [{"text": " " + self.reply, "index": 0, "logprobs": None, "finish_reason": "stop"}],
-            "usage": _usage(prompt_tokens, len(self.reply.split())),
+            "usage": _usage(prompt_tokens, len(self.reply.split()), self.cached_tokens, self.reasoning_tokens),
         })
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
@@ -239,10 +242,11 @@ def _count_prompt(messages: list[Any]) -> int:
     return n + 7
 
 
-def _usage(prompt: int, completion: int) -> dict[str, Any]:
+def _usage(prompt: int, completion: int, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
+    cached, reasoning = min(cached, prompt), min(reasoning, completion)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from bonito.limits.base import BudgetCrossing
 
 CHANNELS = ("in_app", "email", "webhook")
-KINDS = ("budget", "error_rate", "latency", "digest")
+KINDS = ("budget", "error_rate", "latency", "digest", "budget_forecast")
 
 
 def _now() -> datetime:
@@ -38,6 +38,8 @@ def budget_alert(c: BudgetCrossing) -> Alert:
     b = c.budget
     # members read this in their own org's inbox: its id would say nothing more
     whose = f"key '{b.name}'" if b.scope == "key" else "the organization"
+    if b.tag:  # a budget scoped to a tag value
+        whose += " for " + ", ".join(f"{k}={v}" for k, v in b.tag)
     pct = f"{c.threshold:g}%"
     title = f"Budget {pct} reached: {whose} spent ${c.spend_usd:.2f} of ${c.cap_usd:.2f} ({b.period})"
     action = ("Requests are refused until the period resets." if b.hard and c.spend_pico >= b.cap_pico
@@ -49,5 +51,5 @@ def budget_alert(c: BudgetCrossing) -> Alert:
         dedupe_key=f"budget:{b.ledger}:{c.threshold:g}",
         data={"scope": b.scope, "owner": b.owner, "name": b.name, "period": b.period,
               "period_id": b.period_id, "threshold_percent": c.threshold, "spend_usd": str(c.spend_usd),
-              "budget_usd": str(c.cap_usd), "hard": b.hard},
+              "budget_usd": str(c.cap_usd), "hard": b.hard, "tag": dict(b.tag) or None},
     )

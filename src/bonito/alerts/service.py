@@ -25,6 +25,8 @@ from bonito.alerts.evaluate import RateRule, digest_due, evaluate_rate_rule, utc
 from bonito.alerts.mail import send_email, smtp_from_env
 from bonito.alerts.model import CHANNELS, Alert, budget_alert
 from bonito.alerts.webhook import post_webhook
+from bonito.costs.alerts import KIND as FORECAST_KIND
+from bonito.costs.alerts import forecast_alerts
 from bonito.limits.base import BudgetCrossing
 from bonito.store.governance import AlertRuleRow, AlertWebhookRow
 
@@ -104,11 +106,17 @@ class AlertService:
         rules = [RateRule("config", kind, r.threshold, r.window_minutes, r.min_requests, frozenset(CHANNELS))
                  for kind, r in (("error_rate", cfg.error_rate), ("latency", cfg.latency)) if r is not None]
         async with self._sessions() as session:
+            forecast_rules = []
             for row in (await session.scalars(select(AlertRuleRow).where(
                     AlertRuleRow.enabled.is_(True), AlertRuleRow.kind != "budget"))).all():
+                if row.kind == FORECAST_KIND:
+                    forecast_rules.append(row)
+                    continue
                 rules.append(RateRule(row.id, row.kind, row.threshold, row.window_minutes, row.min_requests,
                                       frozenset(row.channels), row.org_id))
             alerts = [a for rule in rules for a in await evaluate_rate_rule(session, rule, now)]
+            if forecast_rules:
+                alerts += await forecast_alerts(session, forecast_rules, now)
             if digest_due(now):
                 alerts += await weekly_digests(session, now)
         return alerts

@@ -92,6 +92,12 @@ class ModelConfig(_Strict):
     model: str
     input_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
     output_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
+    cached_input_cost_per_mtok: Decimal | None = Field(default=None, ge=0)  # cache reads; default: input price
+    cache_write_cost_per_mtok: Decimal | None = Field(default=None, ge=0)  # cache writes; default: input price
+
+
+TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+TagValues = Annotated[dict[TagName, Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=20)]
 
 
 class ThrottleConfig(_Strict):
@@ -106,6 +112,14 @@ class BudgetConfig(_Strict):
     period: Literal["daily", "weekly", "monthly"] = "monthly"
     hard: bool = True  # hard cap refuses (429 budget_exceeded); soft only alerts
     throttle: ThrottleConfig | None = None  # only where configured
+    tag: TagValues | None = None  # counts (and refuses) only requests carrying these tag values
+
+    @field_validator("tag")
+    @classmethod
+    def _some_tag(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is not None and not v:
+            raise ValueError("name at least one tag and its value, e.g. {team: data}")
+        return v
 
 
 class KeyConfig(_Strict):
@@ -117,6 +131,7 @@ class KeyConfig(_Strict):
     allowed_models: list[str] | None = None
     budget: BudgetConfig | None = None
     org: str = "default"
+    tags: TagValues | None = None  # default tags of this key's requests
 
     @model_validator(mode="after")
     def _one_secret(self) -> KeyConfig:
@@ -335,6 +350,7 @@ class BonitoConfig(_Strict):
     tiers: dict[str, TierConfig] = Field(default_factory=dict)  # overrides of free, pro, enterprise
     orgs: dict[str, OrgConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    tags: list[TagName] = Field(default_factory=list, max_length=20)  # metadata keys kept on usage records
 
 
 def reference_errors(cfg: BonitoConfig) -> list[tuple[tuple[str | int, ...], str]]:

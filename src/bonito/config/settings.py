@@ -16,6 +16,9 @@ class Settings:
     redis_url: str | None = None
     config_file: Path | None = None
     metrics_token: str | None = None  # BONITO_METRICS_TOKEN: GET /metrics wants it as a Bearer token
+    aws_cost_explorer_url: str | None = None  # another Cost Explorer endpoint (a VPC endpoint, a test double)
+    azure_management_url: str | None = None  # another Azure Resource Manager endpoint (sovereign clouds, tests)
+    bigquery_url: str | None = None  # another BigQuery API endpoint (tests)
 
     @property
     def effective_database_url(self) -> str:
@@ -35,4 +38,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             config_file=Path(cfg) if cfg else None,
             metrics_token=env.get("BONITO_METRICS_TOKEN") or None,
+            aws_cost_explorer_url=env.get("BONITO_AWS_COST_EXPLORER_URL") or None,
+            azure_management_url=env.get("BONITO_AZURE_MANAGEMENT_URL") or None,
+            bigquery_url=env.get("BONITO_BIGQUERY_URL") or None,
         )

@@ -45,6 +45,7 @@ from bonito.store.catalog import (
     RoutingPolicyRow,
 )
 from bonito.usage.pricing import resolve_price
+from bonito.usage.tags import pairs
 
 log = logging.getLogger("bonito.control")
 V = TypeVar("V")
@@ -134,7 +135,8 @@ class DatabaseSource:
             provider = providers.get(m.provider_id)
             if provider is None:
                 continue
-            price = resolve_price(provider.type, m.upstream_model, m.input_cost_per_mtok, m.output_cost_per_mtok)
+            price = resolve_price(provider.type, m.upstream_model, m.input_cost_per_mtok, m.output_cost_per_mtok,
+                                  m.cached_input_cost_per_mtok, m.cache_write_cost_per_mtok)
             models.setdefault(m.org_id, {})[m.name] = ModelEntry(m.name, m.provider_id, provider, m.upstream_model,
                                                                  price, org_id=m.org_id)
 
@@ -172,13 +174,15 @@ class DatabaseSource:
             keys[k.key_hash] = KeyEntry(
                 id=k.id, name=k.name, org_id=k.org_id, key_hash=k.key_hash,
                 requests_per_minute=k.requests_per_minute or default_rpm, tokens_per_minute=k.tokens_per_minute,
-                allowed_models=allowed, allowed_providers=allowed_providers, tier=_tier(orgs, k.org_id))
+                allowed_models=allowed, allowed_providers=allowed_providers, tier=_tier(orgs, k.org_id),
+                tags=pairs(k.tags))
         self._next_expiry = next_expiry
 
         by_org = {org: Catalog(models.get(org, {}), routes.get(org, {})) for org in set(models) | set(routes)}
         return Snapshot(version=version, keys=keys, models={}, routes={}, providers=providers,
                         limits=LimitsConfig(), redis_url=self._redis_url, cors_origins=self._cors,
-                        source="database", by_org=by_org)
+                        source="database", by_org=by_org,
+                        tag_keys={org: frozenset(s.get("tags") or ()) for org, s in settings.items()})
 
     def request_reload(self) -> None:
         self._kick.set()

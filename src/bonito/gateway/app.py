@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from hashlib import sha256
+from hashlib import blake2b, sha256
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -42,6 +42,7 @@ from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
 from bonito.usage.record import UsageRecord, new_id
 from bonito.usage.sink import UsageSink
+from bonito.usage.tags import request_tags
 
 _ENDPOINTS: dict[str, Operation] = {
     "/v1/chat/completions": "chat",
@@ -173,10 +174,16 @@ class Gateway:
                 record.error = "client disconnected before sending the whole body"
                 raise
             body = _parse(raw, op)
+            record.request_hash = blake2b(raw, digest_size=16).hexdigest()  # repeats: what a cache would save
             requested: str = body["model"]
             record.model_requested = requested
-            plan = self._plan(key, requested, body, snap, header(scope, b"x-bonito-metadata"))
-            decision = await self._check_limits(key, snap, body)
+            meta_header = header(scope, b"x-bonito-metadata")
+            plan = self._plan(key, requested, body, snap, meta_header)
+            listed = snap.listed_tags(key.org_id)
+            if listed or key.tags:
+                record.tags = request_tags(key.tags, listed, RouteRequest(body, meta_header).metadata
+                                           if listed else {})
+            decision = await self._check_limits(key, snap, body, record.tags)
             headers = [*base, *decision.headers()]
             if decision.needs_settle:
                 send = settle = SettleOnEnd(send, self.limiter, decision, record)
@@ -248,9 +255,10 @@ class Gateway:
             RouteRequest(body, metadata).check()
         return self.router.plan_model(model)
 
-    async def _check_limits(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any]) -> RateDecision:
+    async def _check_limits(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any],
+                            tags: dict[str, str] | None) -> RateDecision:
         try:
-            return await self.limiter.check(key, snap, body)
+            return await self.limiter.check(key, snap, body, tags)
         except LimitExceeded as exc:
             if self.telemetry is not None:
                 self.telemetry.metrics.refused(exc.code)

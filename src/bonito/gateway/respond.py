@@ -17,6 +17,7 @@ from bonito.gateway.http import JSON_CT, SSE_HEADERS, Headers, send_bytes
 from bonito.gateway.snapshot import ModelEntry
 from bonito.providers.base import SHAPE_ERRORS, Call, Operation, UpstreamError, shape_error
 from bonito.routing.plan import Plan
+from bonito.usage.meter import read_token_details
 from bonito.usage.record import UsageRecord
 
 if TYPE_CHECKING:
@@ -58,7 +59,9 @@ def _meter(record: UsageRecord, target: ModelEntry, usage: Any) -> None:
     if isinstance(usage, dict):
         record.prompt_tokens = _int(usage.get("prompt_tokens"))
         record.completion_tokens = _int(usage.get("completion_tokens"))
-    record.cost_usd = target.price.cost(record.prompt_tokens, record.completion_tokens)
+        read_token_details(record, usage)
+    record.cost_usd = target.price.cost(record.prompt_tokens, record.completion_tokens, record.cached_tokens,
+                                        record.cache_write_tokens)
 
 
 def _misunderstood(target: ModelEntry, exc: Exception) -> UpstreamError:

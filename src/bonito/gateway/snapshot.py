@@ -28,6 +28,7 @@ from bonito.config.schema import (
 from bonito.providers.base import Provider
 from bonito.providers.registry import build_provider
 from bonito.usage.pricing import Price, resolve_price
+from bonito.usage.tags import TagPairs, pairs
 
 DEFAULT_ORG = "default"
 
@@ -52,6 +53,7 @@ class KeyEntry:
     budget: BudgetConfig | None = None
     route: str | None = None  # set for rt- keys: the route that serves every request
     tier: str | None = None
+    tags: TagPairs = ()  # default attribution tags of this key's requests
 
     def may_use(self, model: str, provider_id: str | None = None) -> bool:
         if self.allowed_models is not None and model in self.allowed_models:
@@ -124,6 +126,12 @@ class Snapshot:
     # Full mode: each org has its own names (two orgs may both define `gpt-4o-mini`).
     # Config mode leaves it None: `models`/`routes` are everyone's.
     by_org: Mapping[str, Catalog] | None = None
+    # metadata keys kept as tags on usage records: per org (full mode), else `tags:` of bonito.yaml
+    tag_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    default_tag_keys: frozenset[str] = frozenset()
+
+    def listed_tags(self, org_id: str) -> frozenset[str]:
+        return self.tag_keys.get(org_id, self.default_tag_keys)
 
     def catalog(self, org_id: str) -> Catalog:
         """The names a key of `org_id` can address."""
@@ -156,7 +164,8 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
     models: dict[str, ModelEntry] = {}
     for name, m in cfg.models.items():
         provider = providers[m.provider]
-        price = resolve_price(provider.type, m.model, m.input_cost_per_mtok, m.output_cost_per_mtok)
+        price = resolve_price(provider.type, m.model, m.input_cost_per_mtok, m.output_cost_per_mtok,
+                              m.cached_input_cost_per_mtok, m.cache_write_cost_per_mtok)
         models[name] = ModelEntry(name, m.provider, provider, m.model, price)
 
     routes = {name: compile_route(name, r, models) for name, r in cfg.routes.items()}
@@ -168,7 +177,7 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
             id=f"key_{digest[:16]}", name=k.name, org_id=k.org, key_hash=digest,
             requests_per_minute=k.requests_per_minute, tokens_per_minute=k.tokens_per_minute,
             allowed_models=frozenset(k.allowed_models) if k.allowed_models is not None else None,
-            budget=k.budget,
+            budget=k.budget, tags=pairs(k.tags),
         )
     for name, r in cfg.routes.items():
         if r.key:
@@ -182,6 +191,7 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
         version=version, keys=keys, models=models, routes=routes, providers=providers,
         limits=cfg.limits, redis_url=cfg.redis_url, cors_origins=tuple(cfg.cors_origins),
         default_tier=cfg.default_tier, tiers=cfg.tiers, orgs=cfg.orgs, alerts=cfg.alerts, source="config",
+        default_tag_keys=frozenset(cfg.tags),
     )
 
 

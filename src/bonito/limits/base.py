@@ -3,6 +3,7 @@ the decision the gateway carries through a request, refusals and budget-threshol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -54,6 +55,7 @@ class Budget:
     throttle_pico: int | None = None
     throttle_limit: int | None = None
     throttle_window: int | None = None  # index into LimitPlan.windows
+    tag: tuple[tuple[str, str], ...] = ()  # a tag budget: spend of requests carrying these tag values only
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +210,9 @@ def format_reset(seconds: float) -> str:
 class RequestLimiter(Protocol):
     """What the gateway calls: check before the upstream call, settle when the response ends."""
 
-    async def check(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any]) -> RateDecision:
-        """Admit and charge the request, or raise LimitExceeded."""
+    async def check(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any],
+                    tags: Mapping[str, str] | None = None) -> RateDecision:
+        """Admit and charge the request (its tags decide which tag budgets apply), or raise LimitExceeded."""
         ...
 
     async def settle(self, decision: RateDecision, record: UsageRecord) -> None:

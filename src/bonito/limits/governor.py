@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bonito.limits.base import (
@@ -26,6 +26,7 @@ from bonito.limits.base import (
     window_headers,
 )
 from bonito.limits.policy import Overlay, plan_request
+from bonito.usage.tags import label
 
 if TYPE_CHECKING:
     from bonito.gateway.snapshot import KeyEntry, Snapshot
@@ -48,8 +49,9 @@ class Governor:
         self.overlay = Overlay()
         self._failing = False
 
-    async def check(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any]) -> RateDecision:
-        plan = plan_request(key, snap, body, self.clock(), self.overlay)
+    async def check(self, key: KeyEntry, snap: Snapshot, body: dict[str, Any],
+                    tags: Mapping[str, str] | None = None) -> RateDecision:
+        plan = plan_request(key, snap, body, self.clock(), self.overlay, tags)
         try:
             if self.backend.remote:
                 async with asyncio.timeout(CALL_TIMEOUT_S):
@@ -126,6 +128,8 @@ def refusal(plan: LimitPlan, verdict: Verdict) -> LimitExceeded:
         b = plan.budgets[verdict.refused_budget]
         wait = max(1, int(b.period_end - plan.now + 0.999))
         whose = "this key" if b.scope == "key" else "this organization"
+        if b.tag:
+            whose += f" for {label(dict(b.tag))}"
         return LimitExceeded(
             429, f"Budget exceeded: {whose} has spent its {b.period} budget of "
                  f"${b.cap_pico / 10**12:g}. It resets at the next UTC period boundary.",

@@ -17,7 +17,7 @@ def budget_config(row: BudgetRow) -> BudgetConfig:
         throttle = ThrottleConfig(at_percent=row.throttle_at_percent or 90,
                                   requests_per_minute=row.throttle_requests_per_minute)
     return BudgetConfig.model_validate({"usd": row.usd, "period": row.period, "hard": row.hard,
-                                        "throttle": throttle})
+                                        "throttle": throttle, "tag": row.tag or None})
 
 
 async def load_overlay(session: AsyncSession) -> Overlay:
@@ -26,8 +26,11 @@ async def load_overlay(session: AsyncSession) -> Overlay:
         orgs[lim.org_id] = OrgConfig(requests_per_minute=lim.requests_per_minute,
                                      tokens_per_minute=lim.tokens_per_minute)
     keys: dict[str, KeyLimits] = {}
+    tagged: dict[str, list[tuple[str | None, BudgetConfig]]] = {}
     for b in (await session.scalars(select(BudgetRow))).all():
-        if b.key_id:
+        if b.tag:
+            tagged.setdefault(b.org_id, []).append((b.key_id, budget_config(b)))
+        elif b.key_id:
             keys[b.key_id] = KeyLimits(budget=budget_config(b))
         else:
             orgs[b.org_id] = orgs.get(b.org_id, OrgConfig()).model_copy(update={"budget": budget_config(b)})
@@ -35,4 +38,5 @@ async def load_overlay(session: AsyncSession) -> Overlay:
     for r in (await session.scalars(select(AlertRuleRow).where(
             AlertRuleRow.kind == "budget", AlertRuleRow.enabled.is_(True)))).all():
         thresholds.setdefault(r.org_id, set()).add(r.threshold)
-    return Overlay(orgs, keys, {org: tuple(sorted(ts)) for org, ts in thresholds.items()})
+    return Overlay(orgs, keys, {org: tuple(sorted(ts)) for org, ts in thresholds.items()},
+                   {org: tuple(bs) for org, bs in tagged.items()})

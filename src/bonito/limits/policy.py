@@ -18,6 +18,7 @@ from bonito.config.schema import BudgetConfig, OrgConfig, TierConfig
 from bonito.limits.base import WINDOW_S, Budget, Kind, LimitPlan, Scope, Window, to_pico
 from bonito.limits.estimate import estimate_tokens
 from bonito.limits.periods import period_end, period_id
+from bonito.usage.tags import matches, pairs, tag_id
 
 if TYPE_CHECKING:
     from bonito.gateway.snapshot import KeyEntry, Snapshot
@@ -45,6 +46,8 @@ class Overlay:
     orgs: Mapping[str, OrgConfig] = field(default_factory=dict)
     keys: Mapping[str, KeyLimits] = field(default_factory=dict)
     thresholds: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # budget alert % by org
+    # budgets scoped to a tag value, by org: (key id, or None for the whole org; the budget)
+    tag_budgets: Mapping[str, tuple[tuple[str | None, BudgetConfig], ...]] = field(default_factory=dict)
 
 
 def tier_of(key: KeyEntry, org: OrgConfig | None, snap: Snapshot) -> TierConfig:
@@ -53,7 +56,7 @@ def tier_of(key: KeyEntry, org: OrgConfig | None, snap: Snapshot) -> TierConfig:
 
 
 def plan_request(key: KeyEntry, snap: Snapshot, body: dict[str, Any], now: float,
-                 overlay: Overlay) -> LimitPlan:
+                 overlay: Overlay, tags: Mapping[str, str] | None = None) -> LimitPlan:
     """The windows and budgets this request is checked against, with its token estimate."""
     org = overlay.orgs.get(key.org_id) or snap.orgs.get(key.org_id)
     tier = tier_of(key, org, snap)
@@ -76,12 +79,18 @@ def plan_request(key: KeyEntry, snap: Snapshot, body: dict[str, Any], now: float
     budgets: list[Budget] = []
     key_budget = (own.budget if own else None) or key.budget
     org_budget = org.budget if org is not None else None
-    if key_budget is not None or org_budget is not None:
+    scoped = overlay.tag_budgets.get(key.org_id, ())
+    if key_budget is not None or org_budget is not None or scoped:
         at = datetime.fromtimestamp(now, UTC)
-        if key_budget is not None:
+        # a budget scoped to a tag value counts, and refuses, only the requests carrying it
+        if key_budget is not None and matches(key_budget.tag, tags):
             budgets.append(_budget("key", key.id, key.name, key.org_id, key_budget, at, windows))
-        if org_budget is not None:
+        if org_budget is not None and matches(org_budget.tag, tags):
             budgets.append(_budget("org", key.org_id, key.org_id, key.org_id, org_budget, at, windows))
+        for kid, cfg in scoped:
+            if (kid is None or kid == key.id) and matches(cfg.tag, tags):
+                budgets.append(_budget("key", key.id, key.name, key.org_id, cfg, at, windows) if kid else
+                               _budget("org", key.org_id, key.org_id, key.org_id, cfg, at, windows))
     return LimitPlan(tuple(windows), tuple(budgets), now, estimate)
 
 
@@ -98,6 +107,10 @@ def all_budgets(snap: Snapshot, overlay: Overlay, now: float) -> list[Budget]:
     for org_id, org in {**snap.orgs, **overlay.orgs}.items():
         if org.budget is not None:
             b = _budget("org", org_id, org_id, org_id, org.budget, at, [])
+            out[b.ledger] = b
+    for org_id, scoped in overlay.tag_budgets.items():
+        for kid, cfg in scoped:
+            b = _budget("key" if kid else "org", kid or org_id, kid or org_id, org_id, cfg, at, [])
             out[b.ledger] = b
     return list(out.values())
 
@@ -127,8 +140,10 @@ def _budget(scope: Scope, owner: str, name: str, org_id: str, cfg: BudgetConfig,
             throttle_window = (same or requests)[0]
             throttle_pico = cap * int(cfg.throttle.at_percent * 1000) // 100_000
             throttle_limit = cfg.throttle.requests_per_minute
+    tag = pairs(cfg.tag)
+    ledger_owner = f"{owner}#{tag_id(tag)}" if tag else owner
     return Budget(
-        ledger=f"spend:{scope}:{owner}:{cfg.period}:{pid}", scope=scope, owner=owner, name=name,
+        ledger=f"spend:{scope}:{ledger_owner}:{cfg.period}:{pid}", scope=scope, owner=owner, name=name, tag=tag,
         org_id=org_id, period=cfg.period, period_id=pid, period_end=period_end(cfg.period, at).timestamp(),
         cap_pico=cap, hard=cfg.hard, throttle_pico=throttle_pico, throttle_limit=throttle_limit,
         throttle_window=throttle_window,

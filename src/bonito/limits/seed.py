@@ -18,7 +18,8 @@ async def recorded_spend(session: AsyncSession, budget: Budget) -> int:
     start = period_start(budget.period, datetime.fromtimestamp(budget.period_end - 1, UTC))
     column = UsageRow.key_id if budget.scope == "key" else UsageRow.org_id
     total = await session.scalar(select(func.sum(UsageRow.cost_usd)).where(
-        column == budget.owner, UsageRow.created_at >= start))
+        column == budget.owner, UsageRow.created_at >= start,
+        *[UsageRow.tags[k].as_string() == v for k, v in budget.tag]))
     return to_pico(total) if total else 0
 
 

@@ -62,6 +62,8 @@ class ModelRow(Base):
     upstream_model: Mapped[str] = mapped_column(String(200))
     input_cost_per_mtok: Mapped[Decimal | None] = mapped_column(PicoUSD)
     output_cost_per_mtok: Mapped[Decimal | None] = mapped_column(PicoUSD)
+    cached_input_cost_per_mtok: Mapped[Decimal | None] = mapped_column(PicoUSD)
+    cache_write_cost_per_mtok: Mapped[Decimal | None] = mapped_column(PicoUSD)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -84,6 +86,7 @@ class GatewayKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSON)  # default tags of the key's requests
 
     __table_args__ = (Index("ix_gateway_keys_org", "org_id"),)
 

@@ -42,6 +42,7 @@ class BudgetRow(Base):
     hard: Mapped[bool] = mapped_column(Boolean, default=True)
     throttle_at_percent: Mapped[float | None] = mapped_column(Float)
     throttle_requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    tag: Mapped[dict[str, str] | None] = mapped_column(JSON)  # counts only requests carrying this tag value
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("org_id", "scope_key"),)

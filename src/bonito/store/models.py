@@ -5,6 +5,7 @@ from __future__ import annotations
 from bonito.store.accounts import LoginFailure, Membership, Org, RefreshToken, User
 from bonito.store.audit import AuditEvent
 from bonito.store.base import Base
+from bonito.store.bills import CloudBillRow
 from bonito.store.catalog import (
     ControlState,
     GatewayConfigRow,
@@ -32,6 +33,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BudgetRow",
+    "CloudBillRow",
     "ControlState",
     "GatewayConfigRow",
     "GatewayKeyRow",

@@ -53,6 +53,9 @@ class UsageRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
     total_tokens: Mapped[int] = mapped_column(Integer)
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cost_usd: Mapped[Decimal] = mapped_column(PicoUSD)
     latency_ms: Mapped[float] = mapped_column(Float)
     ttft_ms: Mapped[float | None] = mapped_column(Float)
@@ -63,6 +66,8 @@ class UsageRow(Base):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    request_hash: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_usage_org_created", "org_id", "created_at"),
@@ -99,7 +104,9 @@ def _row(r: UsageRecord) -> dict[str, Any]:
         "key_name": _cut(r.key_name), "model_requested": _cut(r.model_requested), "model_used": _cut(r.model_used),
         "provider": _cut(r.provider), "upstream_model": _cut(r.upstream_model), "endpoint": r.endpoint,
         "stream": r.stream, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-        "total_tokens": r.total_tokens, "cost_usd": r.cost_usd, "latency_ms": r.latency_ms,
+        "total_tokens": r.total_tokens, "cached_tokens": r.cached_tokens, "cache_write_tokens": r.cache_write_tokens,
+        "reasoning_tokens": r.reasoning_tokens, "tags": r.tags or None, "request_hash": r.request_hash,
+        "cost_usd": r.cost_usd, "latency_ms": r.latency_ms,
         "ttft_ms": r.ttft_ms, "status": r.status, "error": r.error, "attempts": r.attempts,
         "route": r.route, "decision": r.decision, "source": r.source,
         "created_at": r.created_at.astimezone(UTC) if r.created_at.tzinfo else r.created_at,

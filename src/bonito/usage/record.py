@@ -35,6 +35,9 @@ class UsageRecord:
     stream: bool = False
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens: read from the provider's prompt cache
+    cache_write_tokens: int = 0  # of prompt_tokens: written to it
+    reasoning_tokens: int = 0  # of completion_tokens
     cost_usd: Decimal = Decimal(0)
     latency_ms: float = 0.0
     ttft_ms: float | None = None
@@ -44,6 +47,8 @@ class UsageRecord:
     route: str | None = None
     decision: dict[str, Any] | None = None
     source: str = "shared_gateway"
+    tags: dict[str, str] | None = None
+    request_hash: str | None = None  # of the request body: identical requests share it  # attribution (team, project, …): the org's listed metadata keys
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=_now)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, model_validator
 
+from bonito.config.schema import TagValues
 from bonito.control.schemas.common import ApiModel, Name
 
 PerMinute = Annotated[int, Field(gt=0, le=1_000_000_000)]
@@ -50,9 +51,13 @@ class BudgetIn(ApiModel):
     period: Literal["daily", "weekly", "monthly"] = "monthly"
     hard: bool = True
     throttle: ThrottleIn | None = None
+    tag: TagValues | None = Field(default=None, description="count and refuse only requests carrying these "
+                                                            "tag values, e.g. {\"team\": \"data\"}")
 
     @model_validator(mode="after")
     def _key(self) -> BudgetIn:
+        if self.tag is not None and not self.tag:
+            raise ValueError("tag: name at least one tag and its value, e.g. {\"team\": \"data\"}")
         if (self.scope == "key") != (self.key_id is not None):
             raise ValueError("key_id is required for scope 'key' and not allowed for scope 'org'")
         return self
@@ -81,6 +86,7 @@ class BudgetOut(BaseModel):
     period: str
     hard: bool
     throttle: dict[str, Any] | None
+    tag: dict[str, str] | None = None
     spent_usd: str
     percent_used: float
     period_start: datetime
@@ -90,7 +96,7 @@ class BudgetOut(BaseModel):
 
 class AlertRuleIn(ApiModel):
     name: Name
-    kind: Literal["budget", "error_rate", "latency"]
+    kind: Literal["budget", "error_rate", "latency", "budget_forecast"]
     threshold: float = Field(gt=0, le=1_000_000, description="budget: % of a budget; error_rate: % of "
                                                               "requests; latency: p95 in ms")
     window_minutes: int = Field(default=5, gt=0, le=1440)
@@ -169,4 +175,4 @@ class PreferencesIO(ApiModel):
     email: bool = True
     in_app: bool = True
     weekly_digest: bool = True
-    muted_kinds: list[Literal["budget", "error_rate", "latency", "digest"]] = Field(default_factory=list)
+    muted_kinds: list[Literal["budget", "error_rate", "latency", "digest", "budget_forecast"]] = Field(default_factory=list)

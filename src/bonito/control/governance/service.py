@@ -32,6 +32,7 @@ from bonito.store.accounts import Org
 from bonito.store.catalog import GatewayKeyRow
 from bonito.store.governance import AlertRuleRow, AlertWebhookRow, BudgetRow, OrgLimitsRow
 from bonito.store.usage import UsageRow
+from bonito.usage.tags import pairs, tag_id
 
 
 def _now() -> datetime:
@@ -70,6 +71,8 @@ async def _spent(session: AsyncSession, row: BudgetRow, start: datetime) -> Deci
     q = select(func.sum(UsageRow.cost_usd)).where(UsageRow.org_id == row.org_id, UsageRow.created_at >= start)
     if row.key_id:
         q = q.where(UsageRow.key_id == row.key_id)
+    for k, v in (row.tag or {}).items():
+        q = q.where(UsageRow.tags[k].as_string() == v)
     return Decimal(await session.scalar(q) or 0)
 
 
@@ -80,7 +83,8 @@ async def budget_view(session: AsyncSession, row: BudgetRow) -> dict[str, Any]:
     throttle = ({"at_percent": row.throttle_at_percent, "requests_per_minute": row.throttle_requests_per_minute}
                 if row.throttle_requests_per_minute else None)
     return {"id": row.id, "scope": "key" if row.key_id else "org", "key_id": row.key_id, "usd": str(row.usd),
-            "period": row.period, "hard": row.hard, "throttle": throttle, "spent_usd": str(spent),
+            "period": row.period, "hard": row.hard, "throttle": throttle, "tag": row.tag or None,
+            "spent_usd": str(spent),
             "percent_used": float(spent * 100 / row.usd) if row.usd else 0.0, "period_start": start,
             "resets_at": period_end(row.period, at), "created_at": aware(row.created_at)}
 
@@ -98,6 +102,8 @@ async def create_budget(session: AsyncSession, user: Principal, body: BudgetIn) 
         except NotFound:
             raise Invalid("key_id", "no such key in this organization") from None
     scope_key = f"key:{body.key_id}" if body.key_id else "org"
+    if body.tag:  # one budget per tag value in a scope
+        scope_key += f"#{tag_id(pairs(body.tag))}"
     exists = await session.scalar(select(BudgetRow.id).where(BudgetRow.org_id == user.org_id,
                                                              BudgetRow.scope_key == scope_key))
     if exists:
@@ -106,7 +112,7 @@ async def create_budget(session: AsyncSession, user: Principal, body: BudgetIn) 
                     period=body.period, hard=body.hard,
                     throttle_at_percent=body.throttle.at_percent if body.throttle else None,
                     throttle_requests_per_minute=body.throttle.requests_per_minute if body.throttle else None,
-                    created_at=_now())
+                    tag=body.tag or None, created_at=_now())
     session.add(row)
     await bump_version(session)
     audit.record(session, "budget.create", actor=user, target_type="budget", target_id=row.id,

@@ -55,6 +55,8 @@ class ModelIn(ApiModel):
     model: Name
     input_cost_per_mtok: Price | None = None
     output_cost_per_mtok: Price | None = None
+    cached_input_cost_per_mtok: Price | None = None
+    cache_write_cost_per_mtok: Price | None = None
     enabled: bool = True
 
 
@@ -63,6 +65,8 @@ class ModelPatch(ApiModel):
     model: Name | None = None
     input_cost_per_mtok: Price | None = None
     output_cost_per_mtok: Price | None = None
+    cached_input_cost_per_mtok: Price | None = None
+    cache_write_cost_per_mtok: Price | None = None
     enabled: bool | None = None
 
 
@@ -73,5 +77,7 @@ class ModelOut(OutModel):
     model: str
     input_cost_per_mtok: float | None
     output_cost_per_mtok: float | None
+    cached_input_cost_per_mtok: float | None = None
+    cache_write_cost_per_mtok: float | None = None
     enabled: bool
     created_at: datetime

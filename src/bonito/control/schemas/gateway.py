@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from bonito.config.schema import TagName
 from bonito.control.schemas.common import ApiModel, OutModel, PositiveLimit
 
 Ref = Annotated[str, Field(min_length=1, max_length=200)]
@@ -19,10 +20,13 @@ class GatewayConfigIn(ApiModel):
         default=None, description="for keys that set no requests_per_minute")
     default_fallbacks: list[Ref] = Field(default_factory=list, max_length=50,
                                          description="model names to fall back to, in order")
+    tags: list[TagName] = Field(default_factory=list, max_length=20,
+                                description="metadata keys kept as tags on usage records (e.g. team, project)")
 
 
 class GatewayConfigOut(OutModel):
     enabled_providers: list[str] | None = None
     default_requests_per_minute: int | None = None
     default_fallbacks: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
     updated_at: datetime | None = None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from bonito.config.schema import TagValues
 from bonito.control.schemas.common import ApiModel, Name, OutModel, PositiveLimit
 
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -30,6 +31,7 @@ class KeyIn(ApiModel):
     allowed_models: AllowedModels | None = Field(
         default=None, description="omitted or null: every model of the org")
     expires_at: datetime | None = None
+    tags: TagValues | None = Field(default=None, description="default tags of this key's requests")
 
 
 class KeyPatch(ApiModel):
@@ -38,6 +40,7 @@ class KeyPatch(ApiModel):
     tokens_per_minute: PositiveLimit | None = None
     allowed_models: AllowedModels | None = None
     expires_at: datetime | None = None
+    tags: TagValues | None = None
 
 
 class KeyOut(OutModel):
@@ -55,6 +58,7 @@ class KeyOut(OutModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     created_by: str | None
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class KeyCreatedOut(KeyOut):

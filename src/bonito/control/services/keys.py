@@ -41,7 +41,7 @@ def as_dict(row: GatewayKeyRow) -> dict[str, Any]:
             "display": display(row.key_prefix, row.key_last4), "requests_per_minute": row.requests_per_minute,
             "tokens_per_minute": row.tokens_per_minute, "allowed_models": row.allowed_models,
             "created_at": row.created_at, "expires_at": aware(row.expires_at),
-            "revoked_at": aware(row.revoked_at), "created_by": row.created_by}
+            "revoked_at": aware(row.revoked_at), "created_by": row.created_by, "tags": row.tags or {}}
 
 
 def _future(expires_at: datetime | None) -> datetime | None:
@@ -65,7 +65,7 @@ async def create(session: AsyncSession, p: Principal, body: KeyIn) -> dict[str, 
         key_prefix=plaintext[:PREFIX_LEN], key_last4=plaintext[-4:],
         requests_per_minute=body.requests_per_minute, tokens_per_minute=body.tokens_per_minute,
         allowed_models=_allowed(body.allowed_models), created_by=p.user_id, created_at=now(),
-        expires_at=_future(body.expires_at))
+        expires_at=_future(body.expires_at), tags=body.tags or None)
     session.add(row)
     await bump_version(session)
     audit.record(session, "key.create", actor=p, target_type="gateway_key", target_id=row.id,
@@ -106,6 +106,8 @@ async def update(session: AsyncSession, p: Principal, key_id: str, body: KeyPatc
         row.allowed_models = _allowed(body.allowed_models)
     if "expires_at" in changes:
         row.expires_at = _future(body.expires_at)
+    if "tags" in changes:
+        row.tags = body.tags or None
     await bump_version(session)
     audit.record(session, "key.update", actor=p, target_type="gateway_key", target_id=row.id,
                  details={"fields": sorted(changes)})

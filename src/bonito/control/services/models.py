@@ -22,7 +22,9 @@ def as_dict(row: ModelRow) -> dict[str, Any]:
 
     return {"id": row.id, "name": row.name, "provider_id": row.provider_id, "model": row.upstream_model,
             "input_cost_per_mtok": price(row.input_cost_per_mtok),
-            "output_cost_per_mtok": price(row.output_cost_per_mtok), "enabled": row.enabled,
+            "output_cost_per_mtok": price(row.output_cost_per_mtok),
+            "cached_input_cost_per_mtok": price(row.cached_input_cost_per_mtok),
+            "cache_write_cost_per_mtok": price(row.cache_write_cost_per_mtok), "enabled": row.enabled,
             "created_at": row.created_at}
 
 
@@ -46,7 +48,9 @@ async def create(session: AsyncSession, p: Principal, body: ModelIn) -> dict[str
     await _name_free(session, p.org_id, body.name)
     row = ModelRow(id=new_id("mdl"), org_id=p.org_id, name=body.name, provider_id=body.provider_id,
                    upstream_model=body.model, input_cost_per_mtok=body.input_cost_per_mtok,
-                   output_cost_per_mtok=body.output_cost_per_mtok, enabled=body.enabled, created_at=now())
+                   output_cost_per_mtok=body.output_cost_per_mtok,
+                   cached_input_cost_per_mtok=body.cached_input_cost_per_mtok,
+                   cache_write_cost_per_mtok=body.cache_write_cost_per_mtok, enabled=body.enabled, created_at=now())
     session.add(row)
     await bump_version(session)
     audit.record(session, "model.create", actor=p, target_type="model", target_id=row.id,
@@ -67,6 +71,10 @@ async def update(session: AsyncSession, p: Principal, model_id: str, body: Model
         row.input_cost_per_mtok = body.input_cost_per_mtok
     if "output_cost_per_mtok" in changes:
         row.output_cost_per_mtok = body.output_cost_per_mtok
+    if "cached_input_cost_per_mtok" in changes:
+        row.cached_input_cost_per_mtok = body.cached_input_cost_per_mtok
+    if "cache_write_cost_per_mtok" in changes:
+        row.cache_write_cost_per_mtok = body.cache_write_cost_per_mtok
     if body.enabled is not None:
         row.enabled = body.enabled
     await bump_version(session)

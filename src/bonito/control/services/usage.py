@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ from bonito.store.usage import UsageRow
 
 LOG_COLUMNS = ["id", "request_id", "created_at", "model", "model_requested", "model_used", "provider",
                "provider_name", "key_id", "key_name", "endpoint", "stream", "status", "prompt_tokens",
-               "completion_tokens", "total_tokens", "cost_usd", "latency_ms", "ttft_ms", "attempts", "route",
-               "error", "source"]
+               "completion_tokens", "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
+               "cost_usd", "latency_ms", "ttft_ms", "attempts", "route", "error", "source", "tags"]
 U = UsageRow
 H = HOURLY.counters.c
 EXACT_PERCENTILES_MAX = 100_000
@@ -53,6 +54,7 @@ class Filters:
     key_id: str | None = None
     provider: str | None = None
     status: str | None = None  # "200", "4xx", "error", "success"
+    tags: tuple[tuple[str, str], ...] = ()  # tag.<key>=<value> filters (raw rows: rollups keep no tags)
 
     def __post_init__(self) -> None:
         if self.status:
@@ -64,6 +66,7 @@ class Filters:
             conds.append(U.created_at >= self.start)
         if self.end is not None:
             conds.append(U.created_at < self.end)
+        conds += [U.tags[k].as_string() == v for k, v in self.tags]
         return conds + self.dims(U.__table__.c)
 
     def dims(self, c: Any) -> list[Any]:
@@ -184,6 +187,8 @@ def _rolled(f: Filters, tier: Tier, spans: list[tuple[datetime | None, datetime 
 def _sources(f: Filters, daily: bool) -> list[_Source]:
     """Rollups for the window's whole hours (whole days from the daily tier when `daily`), raw rows for the
     partial hours at its edges."""
+    if f.tags:  # the rollups keep no tags
+        return [_Source(None, f.where())]
     start, end = _as_utc(f.start), _as_utc(f.end)  # rollup periods are UTC hours and days
     h0 = None if start is None else _ceil(start, "hour")
     h1 = None if end is None else _floor(end, "hour")
@@ -338,12 +343,32 @@ async def _summary(session: AsyncSession, f: Filters, group_by: str) -> tuple[di
 
 
 async def summary(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:
-    return (await _summary(session, f, group_by))[0]
+    """Totals, a series and breakdowns; `group_by=tag:<key>` adds `by_tag` (hourly series)."""
+    tag = group_by[4:] if group_by.startswith("tag:") else None
+    body = (await _summary(session, f, "hour" if tag else group_by))[0]
+    if tag is not None:
+        body["group_by"] = group_by
+        body["by_tag"] = await by_tag(session, f, tag)
+    return body
+
+
+async def by_tag(session: AsyncSession, f: Filters, tag: str) -> list[dict[str, Any]]:
+    """Requests, tokens and cost per value of one tag (value null: requests without it), costliest first."""
+    value = U.tags[tag].as_string()
+    q = select(value, func.count(), func.sum(U.prompt_tokens), func.sum(U.completion_tokens),
+               func.sum(U.cost_usd), func.sum(case((U.status >= 400, 1), else_=0))).where(*f.where()).group_by(value)
+    rows = [{"tag": tag, "value": v, **_stats(*rest)} for v, *rest in (await session.execute(q)).all()]
+    return sorted(rows, key=lambda r: (-Decimal(r["cost_usd_exact"]), -r["requests"]))
 
 
 async def analytics(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:
-    """Usage plus how requests were served: by status, by route, fallbacks and streams."""
-    base, sources, (retried, streamed) = await _summary(session, f, group_by)
+    """Usage plus how requests were served: by status, by route, fallbacks and streams; `group_by=tag:<key>`
+    adds `by_tag` (daily series)."""
+    tag = group_by[4:] if group_by.startswith("tag:") else None
+    base, sources, (retried, streamed) = await _summary(session, f, "day" if tag else group_by)
+    if tag is not None:
+        base["group_by"] = group_by
+        base["by_tag"] = await by_tag(session, f, tag)
     by_status = [{"status": s, "requests": int(v[0])}
                  for (s,), v in sorted((await _grouped(session, sources, ["status"])).items())]
     by_route = [{"route": r, **_stats(*rest)} for r, *rest in _top(await _grouped(
@@ -383,9 +408,11 @@ def log_item(r: UsageRow, names: dict[str, str]) -> dict[str, Any]:
             "model_used": r.model_used, "provider": r.provider, "provider_name": names.get(r.provider or ""),
             "key_id": r.key_id, "key_name": r.key_name, "endpoint": r.endpoint, "stream": r.stream,
             "status": r.status, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-            "total_tokens": r.total_tokens, "cost_usd": str(Decimal(r.cost_usd).normalize()) if r.cost_usd else "0",
+            "total_tokens": r.total_tokens, "cached_tokens": r.cached_tokens or 0,
+            "cache_write_tokens": r.cache_write_tokens or 0, "reasoning_tokens": r.reasoning_tokens or 0,
+            "cost_usd": str(Decimal(r.cost_usd).normalize()) if r.cost_usd else "0",
             "latency_ms": r.latency_ms, "ttft_ms": r.ttft_ms, "attempts": r.attempts, "route": r.route,
-            "error": r.error, "source": r.source, "decision": r.decision}
+            "error": r.error, "source": r.source, "tags": r.tags or {}, "decision": r.decision}
 
 
 async def logs_page(session: AsyncSession, f: Filters, cursor: str | None, limit: int) -> dict[str, Any]:
@@ -413,11 +440,19 @@ async def logs_csv(sessions: async_sessionmaker[AsyncSession], f: Filters, batch
         writer = csv.writer(buf)
         for r in rows:
             item = log_item(r, names)
-            writer.writerow(["" if item[c] is None else item[c] for c in LOG_COLUMNS])
+            writer.writerow([_csv_cell(item[c]) for c in LOG_COLUMNS])
         yield buf.getvalue().encode()
         if len(rows) < batch:
             return
         cursor = _encode_cursor(rows[-1])
+
+
+def _csv_cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, dict):  # tags: one JSON object per cell, keys sorted
+        return json.dumps(v, sort_keys=True, separators=(",", ":")) if v else ""
+    return v
 
 
 def _csv_line(values: list[Any]) -> bytes:

@@ -35,8 +35,8 @@ def usage_from_converse(usage: Any) -> dict[str, Any]:
     completion = int(u.get("outputTokens") or 0)
     out: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
                            "total_tokens": prompt + completion}
-    if cache_read:
-        out["prompt_tokens_details"] = {"cached_tokens": cache_read}
+    if cache_read or cache_write:
+        out["prompt_tokens_details"] = {"cached_tokens": cache_read, "cache_creation_tokens": cache_write}
     return out
 
 

@@ -1,0 +1,1 @@
+"""Cost intelligence over recorded usage: month-end forecasts and recommendations to spend less."""
