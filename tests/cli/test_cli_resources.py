@@ -173,3 +173,20 @@ def test_usage_and_logs_filters(cli: Cli, server: BonitoServer, api: Api, fake: 
     assert cli.json("logs", "--status", "500", **env)["items"] == []
     out = cli.ok("logs", "--csv", "-", **env).stdout
     assert out.splitlines()[0].startswith("id,") or "request_id" in out.splitlines()[0]
+
+
+def test_costs_forecast_recommendations_and_bills(cli: Cli, server: BonitoServer, admin: Account, api: Api
+                                                   ) -> None:
+    _login(cli, server, admin)
+    forecast = cli.json("costs", "forecast")
+    assert forecast.keys() == api.get("/api/costs/forecast", admin).json().keys()  # the /api document
+    assert float(forecast["projected_usd"]) >= float(forecast["month_to_date_usd"]) >= 0
+    # a provider with no published model is one of the recommendations
+    cli.ok("providers", "add", "idle-provider", "--type", "openai", "--set", "base_url=http://127.0.0.1:9/v1",
+           "--set", "api_key=sk-x")
+    kinds = [r["kind"] for r in cli.json("costs", "recommendations")]
+    assert "unused_provider" in kinds
+    assert "by_day" in cli.json("costs", "bills")
+    text = cli.ok("costs", "recommendations").stdout
+    assert "unused_provider" in text
+    cli.fails(2, "costs", "nonsense")

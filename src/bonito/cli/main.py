@@ -18,6 +18,7 @@ from bonito.cli import (
     agent,
     catalog,
     chat,
+    costs,
     doctor,
     governance,
     keys,
@@ -66,6 +67,7 @@ catalog.register(app)
 keys.register(app)
 policies.register(app)
 governance.register(app)
+costs.register(app)
 org.register(app)
 agent.register(app)
 chat.register(app)
