@@ -21,6 +21,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 
+    agent = sub.add_parser("agent", help="run the gateway inside your network for one org (VPC agent)")
+    agent.add_argument("--control-plane", metavar="URL")
+    agent.add_argument("--token", metavar="bt-…")
+    agent.add_argument("--token-file", metavar="FILE")
+    agent.add_argument("--config", metavar="FILE", help="bonito.yaml with the providers' local credentials")
+    agent.add_argument("--host", default="127.0.0.1")
+    agent.add_argument("--port", type=int, default=8100)
+    agent.add_argument("--state-dir", default=".bonito/agent")
+    agent.add_argument("--sync-interval", type=float, default=30.0)
+    agent.add_argument("--heartbeat-interval", type=float, default=60.0)
+    agent.add_argument("--log-format", default="text", choices=["text", "json"])
+    agent.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    agent.set_defaults(run=_agent)
+
     check = sub.add_parser("check-config", help="validate a bonito.yaml and exit")
     check.add_argument("file")
     check.set_defaults(run=_check)
@@ -35,6 +49,15 @@ def _serve(args: argparse.Namespace) -> int:
     from bonito.cli.serve import serve
 
     return serve(args)
+
+
+def _agent(args: argparse.Namespace) -> int:
+    from bonito.agent.run import run_agent
+
+    return run_agent(control_plane=args.control_plane, token=args.token, token_file=args.token_file,
+                     config=args.config, host=args.host, port=args.port, state_dir=args.state_dir,
+                     sync_interval=args.sync_interval, heartbeat_interval=args.heartbeat_interval,
+                     log_format=args.log_format, log_level=args.log_level)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -15,6 +15,9 @@ class Settings:
     admin_emails: tuple[str, ...] = ()
     redis_url: str | None = None
     config_file: Path | None = None
+    # VPC agents' status: connected up to `agent_delayed_s` after a heartbeat, offline past `agent_offline_s`
+    agent_delayed_s: float = 120.0
+    agent_offline_s: float = 300.0
 
     @property
     def effective_database_url(self) -> str:
@@ -33,4 +36,6 @@ class Settings:
             admin_emails=tuple(e.strip().lower() for e in env.get("ADMIN_EMAILS", "").split(",") if e.strip()),
             redis_url=env.get("REDIS_URL") or None,
             config_file=Path(cfg) if cfg else None,
+            agent_delayed_s=float(env.get("BONITO_AGENT_DELAYED_S") or 120.0),
+            agent_offline_s=float(env.get("BONITO_AGENT_OFFLINE_S") or 300.0),
         )
