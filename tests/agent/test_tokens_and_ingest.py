@@ -117,3 +117,15 @@ def test_ingest_is_idempotent_per_org_and_record_id(api: Api, control: BonitoSer
     r = httpx.post(control.url + "/api/agent/ingest", content=b"\x1f\x8bnot gzip",
                    headers={"authorization": f"Bearer {ta}", "content-encoding": "gzip"})
     assert r.status_code == 422
+
+
+def test_a_malformed_record_is_a_422_naming_its_field(api: Api, control: BonitoServer) -> None:
+    token = issue_token(api, api.register())
+    for field, value in (("latency_ms", "slow"), ("stream", {"a": 1}), ("decision", [1]), ("status", 99),
+                         ("created_at", "yesterday"), ("cost_usd", "-1"), ("request_id", "")):
+        r = ingest(control.url, token, [{**_record(uuid.uuid4().hex, "r"), field: value}])
+        assert r.status_code == 422 and f"records.0.{field}" in r.text, (field, r.text)
+    assert ingest(control.url, token, ["not a record"]).status_code == 422
+    r = httpx.post(control.url + "/api/agent/ingest", content=b'{"records": 1}',
+                   headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == 422 and "records" in r.text

@@ -41,8 +41,22 @@ class IngestRecord(BaseModel):
     id: str = Field(pattern=_RID)
     request_id: str = Field(min_length=1, max_length=200)
     created_at: datetime
-    prompt_tokens: int = Field(default=0, ge=0)
-    completion_tokens: int = Field(default=0, ge=0)
+    key_id: str | None = Field(default=None, max_length=64)
+    key_name: str | None = Field(default=None, max_length=200)
+    model_requested: str | None = Field(default=None, max_length=200)
+    model_used: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=200)
+    upstream_model: str | None = Field(default=None, max_length=200)
+    endpoint: str = Field(default="chat", max_length=32)
+    stream: bool = False
+    latency_ms: float = Field(default=0.0, ge=0, le=1e9)
+    ttft_ms: float | None = Field(default=None, ge=0, le=1e9)
+    error: str | None = Field(default=None, max_length=2000)
+    attempts: int = Field(default=0, ge=0, le=1000)
+    route: str | None = Field(default=None, max_length=200)
+    decision: dict[str, Any] | None = None
+    prompt_tokens: int = Field(default=0, ge=0, le=2**31 - 1)
+    completion_tokens: int = Field(default=0, ge=0, le=2**31 - 1)
     cost_usd: str = Field(default="0", pattern=r"^\d{1,12}(\.\d{1,18})?$")
     status: int = Field(default=200, ge=100, le=599)
 
