@@ -55,7 +55,7 @@ def issue_token(api: Api, admin: Account, overlap_s: int | None = None) -> str:
     return str(out["token"])
 
 
-def ingest(base: str, token: str, records: list[dict[str, Any]]) -> httpx.Response:
+def ingest(base: str, token: str, records: list[Any]) -> httpx.Response:
     return httpx.post(base + "/api/agent/ingest", content=gzip.compress(orjson.dumps({"records": records})),
                       headers={"authorization": f"Bearer {token}", "content-encoding": "gzip",
                                "content-type": "application/json"}, timeout=30)
