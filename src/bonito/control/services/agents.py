@@ -14,13 +14,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bonito.alerts.model import Alert
 from bonito.control.context import ControlContext
 from bonito.control.errors import Invalid
+from bonito.control.schemas.common import ApiModel
 from bonito.control.services.common import aware, now
 from bonito.store.agents import AgentRow
 from bonito.store.usage import insert_usage
@@ -33,7 +34,7 @@ _FIELDS = {f.name for f in dataclasses.fields(UsageRecord)}
 _RID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-class IngestRecord(BaseModel):
+class IngestRecord(ApiModel):
     """One usage record as an agent sends it; fields the record does not have are ignored."""
 
     model_config = ConfigDict(extra="allow")
@@ -61,8 +62,8 @@ class IngestRecord(BaseModel):
     status: int = Field(default=200, ge=100, le=599)
 
 
-class Heartbeat(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class Heartbeat(ApiModel):
+    model_config = ConfigDict(extra="ignore")  # a newer agent may report more
 
     agent_id: str = Field(pattern=_RID)
     hostname: str = Field(max_length=255)
