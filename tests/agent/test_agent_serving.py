@@ -120,3 +120,20 @@ def test_a_bad_command_line_is_exit_2(tmp_path: Path) -> None:
                         "--token", "bt-x", "--config", str(bad)], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 2 and "NOT_SET_ANYWHERE" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_provider_the_agent_cannot_build_is_reported_and_the_rest_serves(
+        api: Api, control: BonitoServer, fake: FakeOpenAI, tmp_path: Path) -> None:
+    org = api.org_with_key(fake.url)
+    azure = api.post("/api/providers", org.admin, {"name": "corp-azure", "type": "azure", "credentials": {
+        "endpoint": "https://corp.openai.azure.com", "api_key": "azure-secret-held-centrally"}})
+    assert azure.status_code == 201, azure.text
+    with AgentProcess(tmp_path, control.url, token=issue_token(api, org.admin), config=local_config(fake.url),
+                      env={"AGENT_UPSTREAM_KEY": AGENT_UPSTREAM_KEY}) as agent:
+        assert chat(agent.url, org.key["key"]).status_code == 200
+
+        def reported() -> bool:
+            found = api.get(f"/api/orgs/{org.admin.org_id}/agent", org.admin).json()["agents"]
+            return bool(found) and "corp-azure" in (found[0].get("config_error") or "")
+        eventually(reported, within_s=15, step_s=0.3)
+        assert "corp-azure" in agent.logs() and "azure-secret-held-centrally" not in agent.logs()
