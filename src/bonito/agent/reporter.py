@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gzip
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 import orjson
@@ -37,17 +37,24 @@ MAX_BACKOFF_S = 10.0
 _OWN_ERRORS = ("client disconnected before sending the whole body", "client disconnected mid-stream")
 
 
-def outbound(record: UsageRecord) -> dict[str, Any]:
+def outbound(record: UsageRecord) -> UsageRecord:
     """The record as it crosses to the control plane: its fields, no free text from upstreams."""
-    d = record.to_json()
-    if d.get("error") and d["error"] not in _OWN_ERRORS and not str(d["error"]).startswith("internal error:"):
-        d["error"] = f"request failed with status {record.status}"
-    decision = d.get("decision")
+    error = record.error
+    if error and error not in _OWN_ERRORS and not error.startswith("internal error:"):
+        error = f"request failed with status {record.status}"
+    decision = record.decision
     if isinstance(decision, dict) and isinstance(decision.get("attempts"), list):
-        d["decision"] = {**decision, "attempts": [
+        decision = {**decision, "attempts": [
             {**a, "error": None if not a.get("error") else f"attempt {a.get('outcome')}"}
             for a in decision["attempts"] if isinstance(a, dict)]}
-    return d
+    if error is record.error and decision is record.decision:
+        return record
+    return dataclasses.replace(record, error=error, decision=decision)
+
+
+def encode(record: UsageRecord) -> bytes:
+    """One spool line: the outbound record as JSON (Decimal cost as a string, times in ISO 8601)."""
+    return orjson.dumps(outbound(record), default=str)
 
 
 class AgentReporter:
@@ -57,7 +64,7 @@ class AgentReporter:
         self._url = url.rstrip("/") + "/api/agent/ingest"
         self._token = token
         self._send_every_s = send_every_s
-        self._pending: list[bytes] = []
+        self._pending: list[UsageRecord] = []
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -78,10 +85,7 @@ class AgentReporter:
         self.requests += 1
         if record.status >= 500:
             self.errors += 1
-        try:
-            self._pending.append(orjson.dumps(outbound(record)))
-        except TypeError:
-            log.exception("a usage record could not be encoded")
+        self._pending.append(record)  # encoded off the request path, in the spool writer's thread
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._sync_loop(), name="bonito-agent-spool"),
@@ -111,12 +115,21 @@ class AgentReporter:
         batch, self._pending = self._pending, []
         try:
             async with self._lock:
-                await asyncio.to_thread(self.spool.append, batch)
+                await asyncio.to_thread(self._write, batch)
         except BaseException:
             self._pending[:0] = batch  # not on disk: keep them for the next try
             raise
         if self.spool.depth >= BATCH:
             self._wake.set()
+
+    def _write(self, batch: list[UsageRecord]) -> None:
+        lines = []
+        for record in batch:
+            try:
+                lines.append(encode(record))
+            except TypeError:
+                log.exception("a usage record could not be encoded")
+        self.spool.append(lines)
 
     async def _sync_loop(self) -> None:
         while True:
