@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +102,10 @@ class AgentApp:
                     self.source.reachable = True
         self._spawn(self.source.watch(lambda: self.gateway.snapshot, self.apply))
         self._spawn(self.heartbeat.run())
+        # as `bonito serve`: records live ~0.5 s in the reporter's list, long enough to be promoted and
+        # rescanned by the default thresholds; modules and the snapshot never die
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
 
     async def shutdown(self) -> None:
         for t in list(self._tasks):
