@@ -4,6 +4,7 @@ kill -9, segments removed once delivered, the size bound."""
 from __future__ import annotations
 
 import logging
+import stat
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ def test_records_come_back_in_order_until_acknowledged_also_after_reopen(tmp_pat
     reopened.append(_lines(2, 10))
     assert reopened.read(10)[0] == _lines(2, 10)
     assert len(list(tmp_path.glob("*.jsonl"))) <= 2  # delivered segments are gone
+    assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {0o600}  # private to the agent
 
 
 def test_a_line_cut_by_a_crash_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:

@@ -70,6 +70,8 @@ def test_rotation_with_and_without_overlap_and_revocation(api: Api, control: Bon
     assert _config(control.url, first).status_code == 401
     assert _config(control.url, second).status_code == 200
 
+    r = httpx.post(f"{control.url}/api/orgs/{admin.org_id}/agent/token", headers=admin.headers)  # no body
+    assert r.status_code == 201 and r.json()["token"].startswith("bt-")
     third = issue_token(api, admin, overlap_s=3)  # the second keeps working for 3 s
     assert _config(control.url, second).status_code == 200
     assert _config(control.url, third).status_code == 200

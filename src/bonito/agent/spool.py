@@ -40,7 +40,7 @@ class Spool:
     def __init__(self, directory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
                  segment_bytes: int = DEFAULT_SEGMENT_BYTES) -> None:
         self.dir = directory
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.full = False
@@ -110,7 +110,8 @@ class Spool:
 
     def _writer(self) -> BinaryIO:
         if self._out is None:
-            self._out = self._path(self._write_seg).open("ab")
+            fd = os.open(self._path(self._write_seg), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._out = os.fdopen(fd, "ab")
         return self._out
 
     # -- delivery -----------------------------------------------------------
