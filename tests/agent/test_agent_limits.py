@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tests.agent.conftest import AGENT_UPSTREAM_KEY, ingest, issue_token, local_config
 from tests.agent.support import AgentProcess
-from tests.control.helpers import Api, chat, eventually
+from tests.control.helpers import Account, Api, chat, eventually
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.server import BonitoServer
 
@@ -50,3 +51,23 @@ def test_spend_elsewhere_and_limits_set_through_the_api_reach_the_agent(
         assert chat(agent.url, other.key["key"]).status_code == 401  # another org's key is not this agent's
     finally:
         agent.stop()
+
+
+def test_a_budget_crossed_on_the_agent_alerts_the_org_once(
+        api: Api, control: BonitoServer, fake: FakeOpenAI, tmp_path: Path) -> None:
+    org = api.org_with_key(fake.url)
+    other = api.register()
+    assert api.post("/api/budgets", org.admin, {"usd": "0.00001", "period": "daily", "hard": False}).status_code == 201
+    rule = {"name": "half", "kind": "budget", "threshold": 50, "channels": ["in_app"]}
+    assert api.post("/api/alert-rules", org.admin, rule).status_code == 201
+    with AgentProcess(tmp_path, control.url, token=issue_token(api, org.admin), config=local_config(fake.url),
+                      heartbeat_interval=30, env={"AGENT_UPSTREAM_KEY": AGENT_UPSTREAM_KEY}) as agent:
+        for _ in range(4):  # each call costs a few micro-dollars: the 50 % mark passes on the agent
+            assert chat(agent.url, org.key["key"]).status_code == 200
+
+        def budget_notes(who: Account) -> list[dict[str, Any]]:
+            return [n for n in api.get("/api/notifications", who).json()["items"] if n["kind"] == "budget"]
+        # sent at once, not at the next 30 s heartbeat
+        eventually(lambda: len(budget_notes(org.admin)) >= 1, within_s=10, step_s=0.3)
+        assert [n["data"]["threshold_percent"] for n in budget_notes(org.admin)].count(50) == 1
+        assert budget_notes(other) == []

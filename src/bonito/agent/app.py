@@ -40,13 +40,13 @@ class AgentApp:
                                          http=self.http)
         self.reporter = AgentReporter(Spool(state.spool_dir), control_plane, token,
                                       send_every_s=min(10.0, sync_interval_s), http=self.http)
-        first = empty_snapshot()
-        self.limits = LimitsRuntime(first, local.redis_url or redis_url)
-        self.gateway = Gateway(first, self.reporter, limiter=self.limits.governor, ready_check=self.ready,
-                               source=SOURCE)
         self.heartbeat = Heartbeat(control_plane, token, state.agent_id(), source=self.source,
                                    reporter=self.reporter, snapshot=lambda: self.gateway.snapshot,
                                    interval_s=heartbeat_interval_s, http=self.http)
+        first = empty_snapshot()
+        self.limits = LimitsRuntime(first, local.redis_url or redis_url, on_crossing=self.heartbeat.crossed)
+        self.gateway = Gateway(first, self.reporter, limiter=self.limits.governor, ready_check=self.ready,
+                               source=SOURCE)
         self._tasks: list[asyncio.Task[None]] = []
 
     def http(self) -> aiohttp.ClientSession:

@@ -17,9 +17,11 @@ from bonito import __version__
 from bonito.agent.reporter import AgentReporter
 from bonito.agent.source import ControlPlaneSource
 from bonito.gateway.snapshot import Snapshot
+from bonito.limits.base import BudgetCrossing
 
 log = logging.getLogger("bonito.agent")
 HEALTH_TIMEOUT_S = 5.0
+MAX_CROSSINGS = 1_000  # budget crossings waiting for delivery (the control plane alerts on them)
 
 
 class Heartbeat:
@@ -36,6 +38,17 @@ class Heartbeat:
         self._http = http
         self._started = time.monotonic()
         self.hostname = socket.gethostname()
+        self._crossings: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+
+    def crossed(self, c: BudgetCrossing) -> None:
+        """The limiter's listener: a budget threshold passed here; the control plane sends the alert."""
+        b = c.budget
+        if len(self._crossings) < MAX_CROSSINGS:
+            self._crossings.append({"scope": b.scope, "owner": b.owner, "name": b.name, "period": b.period,
+                                    "period_id": b.period_id, "cap_pico": b.cap_pico, "hard": b.hard,
+                                    "threshold": c.threshold, "spend_pico": c.spend_pico})
+        self._wake.set()  # alerts should not wait for the next interval
 
     async def payload(self) -> dict[str, Any]:
         snap = self._snapshot()
@@ -50,6 +63,7 @@ class Heartbeat:
             "providers": {names.get(pid, pid): state for pid, state in zip(snap.providers, health, strict=True)},
             "spool_depth": self._reporter.depth, "spool_full": self._reporter.spool.full,
             "config_version": self._source.current_version, "config_error": error[:2000] if error else None,
+            "budget_crossings": list(self._crossings),
         }
 
     async def beat(self) -> None:
@@ -59,6 +73,7 @@ class Heartbeat:
                                      timeout=aiohttp.ClientTimeout(total=15)) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"the control plane answered {resp.status}")
+        del self._crossings[:len(body["budget_crossings"])]  # delivered; newer ones wait for the next beat
 
     async def run(self) -> None:
         failing = False
@@ -70,7 +85,9 @@ class Heartbeat:
                 if not failing:
                     log.warning("heartbeat not delivered (%s)", str(exc) or type(exc).__name__)
                 failing = True
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            self._wake.clear()
 
 
 async def _health(provider: Any) -> str:

@@ -80,8 +80,12 @@ async def ingest(request: Request, org_id: AgentOrg, ctx: CtxDep) -> dict[str, i
 
 @router.post("/api/agent/heartbeat")
 async def heartbeat(body: Heartbeat, org_id: AgentOrg, ctx: CtxDep, session: SessionDep) -> dict[str, str]:
-    if await agents.heartbeat(session, org_id, body) and ctx.notify is not None:
-        ctx.notify(agents.back_online_alert(org_id, body.agent_id, body.hostname))
+    back = await agents.heartbeat(session, org_id, body)
+    if ctx.notify is not None:
+        if back:
+            ctx.notify(agents.back_online_alert(org_id, body.agent_id, body.hostname))
+        for alert in await agents.budget_alerts(session, org_id, body.budget_crossings):
+            ctx.notify(alert)
     return {"status": "ok"}
 
 

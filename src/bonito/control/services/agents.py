@@ -12,18 +12,20 @@ import dataclasses
 import hashlib
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bonito.alerts.model import Alert
+from bonito.alerts.model import Alert, budget_alert
 from bonito.control.context import ControlContext
 from bonito.control.errors import Invalid
 from bonito.control.schemas.common import ApiModel
 from bonito.control.services.common import aware, now
+from bonito.limits.base import Budget, BudgetCrossing
 from bonito.store.agents import AgentRow
+from bonito.store.catalog import GatewayKeyRow
 from bonito.store.usage import insert_usage
 from bonito.usage.record import UsageRecord
 
@@ -62,6 +64,20 @@ class IngestRecord(ApiModel):
     status: int = Field(default=200, ge=100, le=599)
 
 
+class CrossingIn(ApiModel):
+    """A budget threshold an agent's limiter saw passed (alerted here, once, like the gateway's own)."""
+
+    scope: Literal["org", "key"]
+    owner: str = Field(pattern=_RID)
+    name: str = Field(max_length=200)
+    period: Literal["daily", "weekly", "monthly"]
+    period_id: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}(-[0-9]{2}w?)?$")
+    cap_pico: int = Field(gt=0, le=10**30)
+    hard: bool = True
+    threshold: float = Field(gt=0, le=1_000_000)
+    spend_pico: int = Field(ge=0, le=10**30)
+
+
 class Heartbeat(ApiModel):
     model_config = ConfigDict(extra="ignore")  # a newer agent may report more
 
@@ -76,6 +92,7 @@ class Heartbeat(ApiModel):
     spool_full: bool = False
     config_version: str | None = Field(default=None, max_length=128)
     config_error: str | None = Field(default=None, max_length=2000)
+    budget_crossings: list[CrossingIn] = Field(default_factory=list, max_length=1000)
 
 
 def stored_id(org_id: str, record_id: str) -> str:
@@ -159,6 +176,21 @@ async def listing(session: AsyncSession, bounds: StatusBounds, org_id: str | Non
     t = now()
     return [as_dict(r, bounds, t, with_org=org_id is None) for r in (await session.scalars(q)).all()]
 
+
+
+async def budget_alerts(session: AsyncSession, org_id: str, crossings: list[CrossingIn]) -> list[Alert]:
+    """The alerts for budget crossings an agent reported, for its own org's budgets only."""
+    keys = {k for k in (await session.scalars(select(GatewayKeyRow.id).where(
+        GatewayKeyRow.org_id == org_id, GatewayKeyRow.id.in_({c.owner for c in crossings})))).all()}
+    out = []
+    for c in crossings:
+        if (c.scope == "org" and c.owner != org_id) or (c.scope == "key" and c.owner not in keys):
+            continue
+        budget = Budget(ledger=f"spend:{c.scope}:{c.owner}:{c.period}:{c.period_id}", scope=c.scope,
+                        owner=c.owner, name=c.name, org_id=org_id, period=c.period, period_id=c.period_id,
+                        period_end=0.0, cap_pico=c.cap_pico, hard=c.hard)
+        out.append(budget_alert(BudgetCrossing(budget, c.threshold, c.spend_pico)))
+    return out
 
 
 def offline_alert(org_id: str, agent_id: str, hostname: str, last: datetime) -> Alert:
