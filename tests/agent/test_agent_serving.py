@@ -137,3 +137,22 @@ def test_a_provider_the_agent_cannot_build_is_reported_and_the_rest_serves(
             return bool(found) and "corp-azure" in (found[0].get("config_error") or "")
         eventually(reported, within_s=15, step_s=0.3)
         assert "corp-azure" in agent.logs() and "azure-secret-held-centrally" not in agent.logs()
+
+
+def test_a_record_the_control_plane_refuses_is_set_aside_and_the_rest_flows(
+        api: Api, control: BonitoServer, fake: FakeOpenAI, tmp_path: Path) -> None:
+    org = api.org_with_key(fake.url)
+    agent = AgentProcess(tmp_path, control.url, token=issue_token(api, org.admin), config=local_config(fake.url),
+                         env={"AGENT_UPSTREAM_KEY": AGENT_UPSTREAM_KEY})
+    spool = agent.state_dir / "spool"
+    spool.mkdir(parents=True)
+    # left by another agent version: a record no control plane accepts, ahead of good ones
+    (spool / "000000000001.jsonl").write_bytes(b'{"id": "not a valid id!", "request_id": "poison"}\n')
+    with agent:
+        sent = [chat(agent.url, org.key["key"], **{"x-request-id": f"good-{i}"}).headers["x-request-id"]
+                for i in range(3)]
+        eventually(lambda: sorted(i["request_id"] for i in logs(api, org.admin)) == sent, within_s=30, step_s=0.5)
+        eventually(lambda: any(agent.state_dir.glob("rejected-*.jsonl")), within_s=5)
+        rejected = next(agent.state_dir.glob("rejected-*.jsonl")).read_bytes()
+        assert b"poison" in rejected and b"good-" not in rejected
+        assert stat.S_IMODE(os.stat(next(agent.state_dir.glob("rejected-*.jsonl"))).st_mode) == 0o600

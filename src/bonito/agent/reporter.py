@@ -5,7 +5,9 @@
 is appended to the spool and fsynced, so a kill -9 risks at most that much. A sender drains the
 spool in batches: a backlog goes at once, batch after batch; otherwise every `send_every_s` or
 as soon as `BATCH` records wait. A batch is acknowledged in the spool only once the control
-plane has stored it; anything else (down, 5xx, 401) leaves it there to be sent again.
+plane has stored it; anything else (down, 5xx, 401) leaves it there to be sent again. A record
+the control plane refuses outright (400/413/422: it will never take it) is isolated by splitting
+its batch and set aside in `STATE_DIR/rejected-*.jsonl`, so it cannot block the records behind it.
 
 What leaves the network is the usage record alone, with free-text errors reduced to the status
 (an upstream's error message may quote the prompt).
@@ -18,13 +20,14 @@ import contextlib
 import dataclasses
 import gzip
 import logging
+import os
 import time
 from collections.abc import Callable
 
 import aiohttp
 import orjson
 
-from bonito.agent.spool import Spool
+from bonito.agent.spool import Cursor, Spool
 from bonito.usage.record import UsageRecord
 
 log = logging.getLogger("bonito.agent")
@@ -33,6 +36,7 @@ SYNC_S = 0.5
 BATCH = 500
 BACKLOG_BATCH = 2_000
 MAX_BACKOFF_S = 10.0
+UNACCEPTABLE = (400, 413, 422)  # the batch itself is wrong: sending it again cannot help
 # the gateway's own fixed phrases; anything else may come from an upstream and is not sent
 _OWN_ERRORS = ("client disconnected before sending the whole body", "client disconnected mid-stream")
 
@@ -144,9 +148,11 @@ class AgentReporter:
         failures = 0
         last = time.monotonic()
         while True:
-            wait = self._send_every_s if failures == 0 else min(MAX_BACKOFF_S, 0.5 * 2**failures)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, last + wait - time.monotonic()))
+            if failures:  # backing off: a full batch waiting is no reason to knock sooner
+                await asyncio.sleep(min(MAX_BACKOFF_S, 0.5 * 2**failures))
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, last + self._send_every_s - time.monotonic()))
             self._wake.clear()
             last = time.monotonic()
             try:
@@ -165,21 +171,44 @@ class AgentReporter:
     async def _send_batch(self, size: int) -> bool:
         """Send the oldest batch; True when one was delivered (there may be more)."""
         async with self._lock:
-            lines, cursor = await asyncio.to_thread(self.spool.read, size)
+            lines, cursor, body = await asyncio.to_thread(self._read, size)
         if cursor is None:
             return False
-        body = gzip.compress(b'{"records":[' + b",".join(lines) + b"]}", compresslevel=5)
+        await self._deliver(lines, body)
+        async with self._lock:
+            await asyncio.to_thread(self.spool.ack, cursor, len(lines))
+        return True
+
+    async def _deliver(self, lines: list[bytes], body: bytes) -> None:
+        """POST the records; a batch the control plane cannot take is split until the record it
+        refuses is found and set aside (ingest is idempotent: parts sent twice are stored once)."""
         token = self._token()
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
                    "Authorization": f"Bearer {token or ''}"}
         async with self._session().post(self._url, data=body, headers=headers,
                                         timeout=aiohttp.ClientTimeout(total=30)) as resp:
-            if resp.status != 200:
-                raise IngestRefused(resp.status)
-        async with self._lock:
-            await asyncio.to_thread(self.spool.ack, cursor, len(lines))
-        self.delivered += len(lines)
-        return True
+            status = resp.status
+        if status == 200:
+            self.delivered += len(lines)
+        elif status not in UNACCEPTABLE:
+            raise IngestRefused(status)
+        elif len(lines) == 1:
+            await asyncio.to_thread(self._set_aside, lines, status)
+        else:
+            half = len(lines) // 2
+            for part in (lines[:half], lines[half:]):
+                await self._deliver(part, await asyncio.to_thread(_gzip, part))
+
+    def _read(self, size: int) -> tuple[list[bytes], Cursor | None, bytes]:
+        lines, cursor = self.spool.read(size)
+        return lines, cursor, _gzip(lines)
+
+    def _set_aside(self, lines: list[bytes], status: int) -> None:
+        path = self.spool.dir.parent / f"rejected-{int(time.time())}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as fh:
+            fh.write(b"".join(line + b"\n" for line in lines))
+        log.error("the control plane refused a usage record (%d); kept in %s", status, path)
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
@@ -191,6 +220,10 @@ class IngestRefused(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"the control plane answered {status}")
         self.status = status
+
+
+def _gzip(lines: list[bytes]) -> bytes:
+    return gzip.compress(b'{"records":[' + b",".join(lines) + b"]}", compresslevel=5)
 
 
 def _why(exc: Exception) -> str:
