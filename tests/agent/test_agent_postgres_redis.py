@@ -12,6 +12,7 @@ import pytest
 
 from tests.agent.conftest import AGENT_UPSTREAM_KEY, ingest, issue_token, local_config, logs
 from tests.agent.support import AgentProcess
+from tests.agent.test_agent_api_fuzz import fuzz_agent_endpoints
 from tests.control.helpers import Api, chat, eventually
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.postgres import PostgresServer
@@ -62,4 +63,12 @@ def test_two_replicas_share_limits_and_report_once_each(pg_control: BonitoServer
         for a in agents:
             a.stop()
         redis.stop()
+        api.close()
+
+
+def test_no_input_makes_the_agent_endpoints_answer_5xx_on_postgres(pg_control: BonitoServer) -> None:
+    api = Api(pg_control.url)
+    try:
+        fuzz_agent_endpoints(api, pg_control)
+    finally:
         api.close()

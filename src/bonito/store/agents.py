@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bonito.store.base import Base
@@ -36,9 +36,9 @@ class AgentRow(Base):
     hostname: Mapped[str] = mapped_column(String(255))
     version: Mapped[str] = mapped_column(String(64))
     uptime_s: Mapped[float] = mapped_column(Float, default=0.0)
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[int] = mapped_column(Integer, default=0)
-    spool_depth: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    spool_depth: Mapped[int] = mapped_column(BigInteger, default=0)
     spool_full: Mapped[bool] = mapped_column(Boolean, default=False)
     config_version: Mapped[str | None] = mapped_column(String(128))
     config_error: Mapped[str | None] = mapped_column(Text)

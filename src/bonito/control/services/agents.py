@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
@@ -34,6 +34,7 @@ SOURCE = "vpc_agent"
 MAX_BATCH = 5_000
 _FIELDS = {f.name for f in dataclasses.fields(UsageRecord)}
 _RID = r"^[A-Za-z0-9_-]{1,64}$"
+_BIG = 2**63 - 1  # counters are 64-bit columns
 
 
 class IngestRecord(ApiModel):
@@ -58,9 +59,9 @@ class IngestRecord(ApiModel):
     attempts: int = Field(default=0, ge=0, le=1000)
     route: str | None = Field(default=None, max_length=200)
     decision: dict[str, Any] | None = None
-    prompt_tokens: int = Field(default=0, ge=0, le=2**31 - 1)
-    completion_tokens: int = Field(default=0, ge=0, le=2**31 - 1)
-    cost_usd: str = Field(default="0", pattern=r"^\d{1,12}(\.\d{1,18})?$")
+    prompt_tokens: int = Field(default=0, ge=0, le=2**30)  # their sum is a 32-bit column
+    completion_tokens: int = Field(default=0, ge=0, le=2**30)
+    cost_usd: str = Field(default="0", pattern=r"^\d{1,6}(\.\d{1,18})?$")  # picodollars fit 64 bits
     status: int = Field(default=200, ge=100, le=599)
 
 
@@ -84,11 +85,11 @@ class Heartbeat(ApiModel):
     agent_id: str = Field(pattern=_RID)
     hostname: str = Field(max_length=255)
     version: str = Field(max_length=64)
-    uptime_s: float = Field(ge=0)
-    requests: int = Field(ge=0)
-    errors: int = Field(ge=0)
-    providers: dict[str, str] = Field(default_factory=dict)
-    spool_depth: int = Field(ge=0)
+    uptime_s: float = Field(ge=0, le=1e12)
+    requests: int = Field(ge=0, le=_BIG)
+    errors: int = Field(ge=0, le=_BIG)
+    providers: dict[str, Annotated[str, Field(max_length=16)]] = Field(default_factory=dict, max_length=500)
+    spool_depth: int = Field(ge=0, le=_BIG)
     spool_full: bool = False
     config_version: str | None = Field(default=None, max_length=128)
     config_error: str | None = Field(default=None, max_length=2000)
