@@ -131,3 +131,19 @@ def test_a_malformed_record_is_a_422_naming_its_field(api: Api, control: BonitoS
     r = httpx.post(control.url + "/api/agent/ingest", content=b'{"records": 1}',
                    headers={"authorization": f"Bearer {token}"})
     assert r.status_code == 422 and "records" in r.text
+
+
+def test_a_heartbeat_needs_only_an_id_and_a_bad_one_is_a_422(api: Api, control: BonitoServer) -> None:
+    admin = api.register()
+    bearer = {"authorization": f"Bearer {issue_token(api, admin)}"}
+    r = httpx.post(control.url + "/api/agent/heartbeat", headers=bearer, json={"id": "edge-1", "uptime": 5})
+    assert r.status_code == 200, r.text
+    listed = api.get(f"/api/orgs/{admin.org_id}/agent", admin).json()["agents"]
+    assert [(a["id"], a["status"], a["requests"]) for a in listed] == [("edge-1", "connected", 0)]
+    for body, field in (({"agent_id": "no spaces allowed"}, "agent_id"), ({"id": "a", "requests": -1}, "requests"),
+                        ({"id": "a", "spool_depth": 2**64}, "spool_depth")):
+        r = httpx.post(control.url + "/api/agent/heartbeat", headers=bearer, json=body)
+        assert r.status_code == 422 and field in r.text, (body, r.text)
+    # a bare list of records is an ingest body too
+    r = httpx.post(control.url + "/api/agent/ingest", headers=bearer, json=[_record(uuid.uuid4().hex, "bare")])
+    assert r.status_code == 200 and [i["request_id"] for i in logs(api, admin)] == ["bare"]

@@ -12,9 +12,9 @@ import dataclasses
 import hashlib
 import logging
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -80,16 +80,18 @@ class CrossingIn(ApiModel):
 
 
 class Heartbeat(ApiModel):
+    """What an agent reports; only its id is required (`id` and `uptime` are accepted as names too)."""
+
     model_config = ConfigDict(extra="ignore")  # a newer agent may report more
 
-    agent_id: str = Field(pattern=_RID)
-    hostname: str = Field(max_length=255)
-    version: str = Field(max_length=64)
-    uptime_s: float = Field(ge=0, le=1e12)
-    requests: int = Field(ge=0, le=_BIG)
-    errors: int = Field(ge=0, le=_BIG)
-    providers: dict[str, Annotated[str, Field(max_length=16)]] = Field(default_factory=dict, max_length=500)
-    spool_depth: int = Field(ge=0, le=_BIG)
+    agent_id: str = Field(pattern=_RID, validation_alias=AliasChoices("agent_id", "id"))
+    hostname: str = Field(default="", max_length=255)
+    version: str = Field(default="", max_length=64)
+    uptime_s: float = Field(default=0.0, ge=0, le=1e12, validation_alias=AliasChoices("uptime_s", "uptime"))
+    requests: int = Field(default=0, ge=0, le=_BIG)
+    errors: int = Field(default=0, ge=0, le=_BIG)
+    providers: dict[str, Any] = Field(default_factory=dict, max_length=500)  # name -> "ok" | "down"
+    spool_depth: int = Field(default=0, ge=0, le=_BIG)
     spool_full: bool = False
     config_version: str | None = Field(default=None, max_length=128)
     config_error: str | None = Field(default=None, max_length=2000)
@@ -101,8 +103,8 @@ def stored_id(org_id: str, record_id: str) -> str:
 
 
 def parse_records(org_id: str, payload: Any) -> list[UsageRecord]:
-    """The usage records of an ingest body (`{"records": [...]}`), owned by the token's org."""
-    items = payload.get("records") if isinstance(payload, dict) else None
+    """The usage records of an ingest body (`{"records": [...]}` or the list alone), owned by the token's org."""
+    items = payload.get("records") if isinstance(payload, dict) else payload  # or a bare list
     if not isinstance(items, list):
         raise Invalid("records", "a list of usage records is required", where="body")
     if len(items) > MAX_BATCH:
