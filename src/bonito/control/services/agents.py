@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
@@ -79,6 +79,10 @@ class CrossingIn(ApiModel):
     spend_pico: int = Field(ge=0, le=10**30)
 
 
+Health = Annotated[str, Field(max_length=64)] | bool | None | dict[str, Annotated[str, Field(max_length=200)] | bool | None]
+"""A provider's health: "ok" / "down" as the agent sends it (a flag or a small object accepted too)."""
+
+
 class Heartbeat(ApiModel):
     """What an agent reports; only its id is required (`id` and `uptime` are accepted as names too)."""
 
@@ -90,7 +94,7 @@ class Heartbeat(ApiModel):
     uptime_s: float = Field(default=0.0, ge=0, le=1e12, validation_alias=AliasChoices("uptime_s", "uptime"))
     requests: int = Field(default=0, ge=0, le=_BIG)
     errors: int = Field(default=0, ge=0, le=_BIG)
-    providers: dict[str, Any] = Field(default_factory=dict, max_length=500)  # name -> "ok" | "down"
+    providers: dict[str, Health] = Field(default_factory=dict, max_length=500)
     spool_depth: int = Field(default=0, ge=0, le=_BIG)
     spool_full: bool = False
     config_version: str | None = Field(default=None, max_length=128)
