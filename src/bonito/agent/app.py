@@ -51,7 +51,8 @@ class AgentApp:
 
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
-            self._http = aiohttp.ClientSession()
+            # trust_env: an egress proxy (HTTPS_PROXY, NO_PROXY) and SSL_CERT_FILE apply, as in most VPCs
+            self._http = aiohttp.ClientSession(trust_env=True)
         return self._http
 
     # -- config -----------------------------------------------------------
