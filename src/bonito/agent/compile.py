@@ -93,8 +93,12 @@ def _compile(doc: Any, local: BonitoConfig, etag: str | None, reuse: Snapshot | 
         if not targets:
             problems.append(f"route {name}: no servable target")
             continue
-        rc = RouteConfig.model_validate({k: v for k, v in r.items() if k not in ("id", "key_sha256")}
-                                        | {"targets": targets})
+        try:
+            rc = RouteConfig.model_validate({k: v for k, v in r.items() if k not in ("id", "key_sha256")}
+                                            | {"targets": targets})
+        except ValidationError as exc:  # e.g. A/B weights that no longer add up without a missing target
+            problems.append(f"route {name}: not served ({_first(exc)})")
+            continue
         routes[name] = dataclasses.replace(compile_route(name, rc, models), org_id=org_id, id=r.get("id"))
         if r.get("key_sha256"):
             keys[r["key_sha256"]] = KeyEntry(id=r.get("id") or name, name=f"route:{name}", org_id=org_id,
