@@ -254,7 +254,7 @@ def _control_plane(platform: Platform, module: Any = None) -> Any:
     """The control plane (/api); in full mode it also feeds the gateway its snapshot from the database."""
     module = module or importlib.import_module("bonito.control.plane")
     return module.ControlPlane(platform.settings, platform.engine, lambda: platform.snapshot, platform.swap,
-                        router=lambda: platform.gateway.router)
+                        router=lambda: platform.gateway.router, notify=platform.alerts.submit)
 
 
 def _web_app() -> Any:

@@ -19,6 +19,9 @@ class Settings:
     aws_cost_explorer_url: str | None = None  # another Cost Explorer endpoint (a VPC endpoint, a test double)
     azure_management_url: str | None = None  # another Azure Resource Manager endpoint (sovereign clouds, tests)
     bigquery_url: str | None = None  # another BigQuery API endpoint (tests)
+    # VPC agents' status: connected up to `agent_delayed_s` after a heartbeat, offline past `agent_offline_s`
+    agent_delayed_s: float = 120.0
+    agent_offline_s: float = 300.0
 
     @property
     def effective_database_url(self) -> str:
@@ -41,4 +44,6 @@ class Settings:
             aws_cost_explorer_url=env.get("BONITO_AWS_COST_EXPLORER_URL") or None,
             azure_management_url=env.get("BONITO_AZURE_MANAGEMENT_URL") or None,
             bigquery_url=env.get("BONITO_BIGQUERY_URL") or None,
+            agent_delayed_s=float(env.get("BONITO_AGENT_DELAYED_S") or 120.0),
+            agent_offline_s=float(env.get("BONITO_AGENT_OFFLINE_S") or 300.0),
         )

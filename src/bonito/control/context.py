@@ -35,6 +35,8 @@ class ControlContext:
     login_max_failures_ip: int = 20
     # dry run: (RouteEntry, request body) -> bonito.routing.dry_run's answer
     plan_route: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
+    # hands an alert (bonito.alerts.model.Alert) to the platform's alert service
+    notify: Callable[[Any], None] | None = None
     catalog_cache: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
 

@@ -42,10 +42,12 @@ def cors_from_env() -> tuple[str, ...]:
 
 class ControlPlane:
     def __init__(self, settings: Settings, engine: AsyncEngine, get_snapshot: Callable[[], Snapshot],
-                 swap: Callable[[Snapshot], None], router: Callable[[], Any] | None = None) -> None:
+                 swap: Callable[[Snapshot], None], router: Callable[[], Any] | None = None,
+                 notify: Callable[[Any], None] | None = None) -> None:
         self._get = get_snapshot
         self._swap = swap
         self._task: asyncio.Task[None] | None = None
+        self._agents_task: asyncio.Task[None] | None = None
         self._router = router
         secrets = secret_backend_from_env(settings.data_dir, settings.master_key)
         jwt_env = os.environ.get("BONITO_JWT_SECRET")
@@ -57,7 +59,8 @@ class ControlPlane:
             engine, secrets, redis_url=settings.redis_url, cors_origins=cors)
         self.ctx = ControlContext(settings=settings, engine=engine, secrets=secrets, tokens=TokenIssuer(signing),
                                   get_snapshot=get_snapshot, config_mode=config_mode,
-                                  refresh_snapshot=self.refresh, cors_origins=cors, plan_route=self.plan_route)
+                                  refresh_snapshot=self.refresh, cors_origins=cors, plan_route=self.plan_route,
+                                  notify=notify)
         self.app: Any = harden(create_control_app(self.ctx), self.ctx)
 
     def plan_route(self, route: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +84,9 @@ class ControlPlane:
                 log.warning("database config not loaded at start (%s); retrying in the background",
                             type(exc).__name__)
             self._task = asyncio.create_task(self.source.watch(self._get, self._swap), name="bonito-config-watch")
+        from bonito.control.services.agents import watch_offline
+
+        self._agents_task = asyncio.create_task(watch_offline(self.ctx), name="bonito-agent-status")
         with contextlib.suppress(Exception):
             await self._hint_first_admin()
 
@@ -92,7 +98,8 @@ class ControlPlane:
             print(FIRST_ADMIN_HINT.format(url=url), file=sys.stderr, flush=True)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        for task in (self._task, self._agents_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

@@ -18,4 +18,5 @@ ROUTERS: list[str] = [
     "bonito.control.api.admin:router",
     "bonito.control.governance.api:router",
     "bonito.control.api.costs:router",
+    "bonito.control.api.agent:router",
 ]

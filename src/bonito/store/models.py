@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bonito.store.accounts import LoginFailure, Membership, Org, RefreshToken, User
+from bonito.store.agents import AgentRow, AgentTokenRow
 from bonito.store.audit import AuditEvent
 from bonito.store.base import Base
 from bonito.store.bills import CloudBillRow
@@ -28,6 +29,8 @@ from bonito.store.usage import UsageRow
 metadata = Base.metadata
 
 __all__ = [
+    "AgentRow",
+    "AgentTokenRow",
     "AlertRuleRow",
     "AlertWebhookRow",
     "AuditEvent",

@@ -1,0 +1,149 @@
+"""The agent as one ASGI app: the gateway `bonito serve` runs (/v1, /health), fed by the
+control-plane pull and writing to the spooling reporter. No database, no /api, no dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from bonito.agent.compile import AgentConfig
+from bonito.agent.heartbeat import Heartbeat
+from bonito.agent.reporter import AgentReporter
+from bonito.agent.source import ControlPlaneSource
+from bonito.agent.spool import Spool
+from bonito.agent.state import StateDir
+from bonito.agent.token import OrgToken
+from bonito.config.schema import BonitoConfig
+from bonito.gateway.app import Gateway
+from bonito.gateway.snapshot import Snapshot, empty_snapshot
+from bonito.limits.periods import period_id
+from bonito.limits.policy import all_budgets
+from bonito.limits.runtime import LimitsRuntime
+
+log = logging.getLogger("bonito.agent")
+SOURCE = "vpc_agent"
+START_PULL_S = 5.0  # without a cached config, how long the first pull may hold the start
+
+
+class AgentApp:
+    def __init__(self, *, control_plane: str, token: OrgToken, state: StateDir, local: BonitoConfig,
+                 sync_interval_s: float, heartbeat_interval_s: float, redis_url: str | None = None) -> None:
+        self.state = state
+        self._http: aiohttp.ClientSession | None = None
+        self.source = ControlPlaneSource(control_plane, token, state, local, interval_s=sync_interval_s,
+                                         http=self.http)
+        self.reporter = AgentReporter(Spool(state.spool_dir), control_plane, token,
+                                      send_every_s=min(10.0, sync_interval_s), http=self.http)
+        self.heartbeat = Heartbeat(control_plane, token, state.agent_id(), source=self.source,
+                                   reporter=self.reporter, snapshot=lambda: self.gateway.snapshot,
+                                   interval_s=heartbeat_interval_s, http=self.http)
+        first = empty_snapshot()
+        self.limits = LimitsRuntime(first, local.redis_url or redis_url, on_crossing=self.heartbeat.crossed)
+        self.gateway = Gateway(first, self.reporter, limiter=self.limits.governor, ready_check=self.ready,
+                               source=SOURCE)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            # trust_env: an egress proxy (HTTPS_PROXY, NO_PROXY) and SSL_CERT_FILE apply, as in most VPCs
+            self._http = aiohttp.ClientSession(trust_env=True)
+        return self._http
+
+    # -- config -----------------------------------------------------------
+    def apply(self, cfg: AgentConfig) -> None:
+        """Serve a compiled config: snapshot, limits overlay, spend recorded elsewhere."""
+        old = self.gateway.snapshot
+        self.gateway.snapshot = cfg.snapshot
+        self.limits.follow(cfg.snapshot)
+        self.limits.use_overlay(cfg.overlay)
+        kept = {id(p) for p in cfg.snapshot.providers.values()}
+        stale = [p for p in old.providers.values() if id(p) not in kept]
+        self._spawn(self._settle(cfg, stale))
+
+    async def _settle(self, cfg: AgentConfig, stale: list[Any]) -> None:
+        backend = self.limits.governor.backend
+        now = self.limits.governor.clock()
+        for budget in all_budgets(cfg.snapshot, cfg.overlay, now):
+            pico = cfg.spend.get((budget.scope, budget.owner, budget.period_id), 0)
+            if pico and budget.period_id == period_id(budget.period, datetime.fromtimestamp(now, UTC)):
+                with contextlib.suppress(Exception):
+                    await backend.seed(budget, pico)
+        if stale:
+            await asyncio.sleep(60.0)  # in-flight requests on the old providers finish first
+            for p in stale:
+                with contextlib.suppress(Exception):
+                    await p.aclose()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
+    async def ready(self) -> tuple[bool, dict[str, str]]:
+        redis_ok, redis = await self.limits.ready(self.gateway.snapshot)
+        configured = self.source.current is not None
+        cp = "ok" if self.source.reachable else "down"
+        return redis_ok and configured, {"control_plane": cp, **redis}
+
+    # -- lifecycle --------------------------------------------------------
+    async def startup(self) -> None:
+        await self.reporter.start()
+        cached = self.source.load_cached(lambda: self.gateway.snapshot, self.apply)
+        if not cached:
+            # nothing to serve yet: give the control plane a moment before answering
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(START_PULL_S):
+                    await self.source.pull(lambda: self.gateway.snapshot, self.apply)
+                    self.source.reachable = True
+        self._spawn(self.source.watch(lambda: self.gateway.snapshot, self.apply))
+        self._spawn(self.heartbeat.run())
+        # as `bonito serve`: records live ~0.5 s in the reporter's list, long enough to be promoted and
+        # rescanned by the default thresholds; modules and the snapshot never die
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
+
+    async def shutdown(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await self.reporter.close(timeout_s=5.0)
+        for p in self.gateway.snapshot.providers.values():
+            with contextlib.suppress(Exception):
+                await p.aclose()
+        await self.limits.aclose()
+        await self.gateway.router.aclose()
+        if self._http is not None:
+            await self._http.close()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await self.gateway(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("agent start failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+__all__ = ["AgentApp", "Snapshot"]
