@@ -47,8 +47,8 @@ class UsageRecord:
     route: str | None = None
     decision: dict[str, Any] | None = None
     source: str = "shared_gateway"
-    tags: dict[str, str] | None = None
-    request_hash: str | None = None  # of the request body: identical requests share it  # attribution (team, project, …): the org's listed metadata keys
+    tags: dict[str, str] | None = None  # attribution (team, project, …): the org's listed metadata keys
+    request_hash: str | None = None  # of the request body: identical requests share it
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=_now)
 

@@ -63,6 +63,12 @@ class IngestRecord(ApiModel):
     completion_tokens: int = Field(default=0, ge=0, le=2**30)
     cost_usd: str = Field(default="0", pattern=r"^\d{1,6}(\.\d{1,18})?$")  # picodollars fit 64 bits
     status: int = Field(default=200, ge=100, le=599)
+    cached_tokens: int = Field(default=0, ge=0, le=2**30)
+    cache_write_tokens: int = Field(default=0, ge=0, le=2**30)
+    reasoning_tokens: int = Field(default=0, ge=0, le=2**30)
+    tags: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] | None = Field(
+        default=None, max_length=32)
+    request_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{1,32}$")
 
 
 class CrossingIn(ApiModel):
