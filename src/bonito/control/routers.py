@@ -17,4 +17,5 @@ ROUTERS: list[str] = [
     "bonito.control.api.audit:router",
     "bonito.control.api.admin:router",
     "bonito.control.governance.api:router",
+    "bonito.control.playground.api:router",
 ]
