@@ -18,4 +18,5 @@ ROUTERS: list[str] = [
     "bonito.control.api.admin:router",
     "bonito.control.governance.api:router",
     "bonito.control.playground.api:router",
+    "bonito.control.onboarding.api:router",
 ]

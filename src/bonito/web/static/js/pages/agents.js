@@ -68,8 +68,8 @@ function connectCard(base) {
     h("h2", { id: "connect-title" }, "Connect an agent"),
     h("p", {}, "An agent is this gateway run inside your own network: prompts, answers and provider credentials stay there; "
       + "it pulls its keys, models and routes from here and reports usage and health back."),
-    h("div", { class: "field" }, h("label", { for: "agent-overlap" }, "Earlier tokens keep working for"), overlap),
-    h("div", { class: "actions" }, issue, revoke),
+    h("div", { class: "actions" }, h("label", { for: "agent-overlap", class: "inline-label" }, "Earlier tokens keep working for"),
+      overlap, issue, revoke),
     slot);
 }
 

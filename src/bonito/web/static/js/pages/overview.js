@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { timeSeries } from "../chart.js";
 import { h, pageHeader, replace } from "../dom.js";
+import { gettingStarted } from "../getting-started.js";
 import { compact, int, ms, num, percent, pick, usd } from "../format.js";
 
 const WINDOWS = [["24h", "Last 24 hours", 1, "hour"], ["7d", "Last 7 days", 7, "day"], ["30d", "Last 30 days", 30, "day"]];
@@ -14,9 +15,12 @@ export async function render(root, { params, navigate }) {
   select.addEventListener("change", () => navigate(`/overview?window=${select.value}`, { replace: true }));
   const refresh = h("button", { type: "button", class: "btn" }, "Refresh");
   const body = h("div", { class: "stack", "aria-live": "polite", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading usage…"));
-  root.append(
-    pageHeader("Overview", h("label", { for: "window", class: "inline-label" }, "Window"), select, refresh),
-    body);
+  root.append(pageHeader("Overview", h("label", { for: "window", class: "inline-label" }, "Window"), select, refresh));
+  const onboarding = await api("GET", "/api/onboarding");
+  if (!onboarding.complete) {
+    root.append(gettingStarted(onboarding, () => load()));
+  }
+  root.append(body);
   const load = async () => {
     body.setAttribute("aria-busy", "true");
     const since = new Date(Date.now() - current[2] * 86400_000).toISOString();

@@ -22,8 +22,8 @@ export async function render(root, { params }) {
   root.append(pageHeader("Playground"));
   if (!targets.length) {
     root.append(h("section", { class: "card" }, h("h2", {}, "Nothing to try yet"),
-      h("p", {}, "Publish a model first on the ", h("a", { href: "/models", "data-link": "" }, "Models"),
-        " page (after connecting a provider), then come back here.")));
+      h("p", {}, "First ", h("a", { href: "/models", "data-link": "" }, "publish a model"),
+        " (after connecting a provider), then come back here to try it.")));
     return;
   }
   const keyLine = h("p", { class: "muted small", id: "playground-key" }, "Getting a short-lived key…");
