@@ -19,4 +19,5 @@ ROUTERS: list[str] = [
     "bonito.control.governance.api:router",
     "bonito.control.playground.api:router",
     "bonito.control.onboarding.api:router",
+    "bonito.control.analytics.api:router",
 ]
