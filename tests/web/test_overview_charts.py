@@ -75,7 +75,8 @@ async def test_charts_show_the_recorded_traffic_as_table_and_csv(
         total = sum(Decimal(c.strip("$")) for c in cells if c != "—")
         assert total == Decimal(by_model[model]["cost_usd_exact"]), (model, cells)
 
-    requests = page.get_by_role("region", name="Requests over time")
+    await expect(page.locator("svg.chart circle")).to_have_count(1)  # all five in one hour
+    requests = page.get_by_role("region", name="Requests by model")
     await requests.get_by_role("button", name="Show table").click()
     cells = await requests.get_by_role("table").locator("tbody td").all_inner_texts()
     assert sum(int(c) for c in cells if c != "—") == usage["requests"] == 5

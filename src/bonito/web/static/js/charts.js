@@ -36,7 +36,7 @@ function describe(title, data, format) {
 }
 
 function frame(summary) {
-  return s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": summary, class: "chart" });
+  return s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": summary, class: "chart-plot" });
 }
 
 function scale(data, top) {

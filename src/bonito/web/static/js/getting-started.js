@@ -6,6 +6,7 @@
 import { api } from "./api.js";
 import { copyButton } from "./copy.js";
 import { h, replace } from "./dom.js";
+import { read } from "./schema.js";
 
 const POLL_MS = 4000;
 const STEPS = {
@@ -22,8 +23,8 @@ export function gettingStarted(initial, onComplete) {
   let state = initial;
   const draw = () => replace(section,
     h("h2", { id: "getting-started-title" }, "Getting started"),
-    h("p", {}, `${state.steps.filter((s) => s.done).length} of ${state.steps.length} steps done.`),
-    h("ol", { class: "checklist" }, state.steps.map((step, i) => item(step, i, state))));
+    h("p", {}, `${read(state, "ChecklistOut", "steps").filter((s) => read(s, "StepOut", "done")).length} of ${read(state, "ChecklistOut", "steps").length} steps done.`),
+    h("ol", { class: "checklist" }, read(state, "ChecklistOut", "steps").map((step, i) => item(step, i, state))));
   draw();
   const timer = setInterval(async () => {
     if (!section.isConnected) { clearInterval(timer); return; }
@@ -33,7 +34,7 @@ export function gettingStarted(initial, onComplete) {
         state = fresh;
         draw();
       }
-      if (state.complete) {
+      if (read(state, "ChecklistOut", "complete")) {
         clearInterval(timer);
         onComplete();
       }
@@ -52,7 +53,7 @@ function item(step, index, state) {
       h("strong", {}, !step.done && href ? h("a", { href, "data-link": "" }, title) : title),
       h("span", { class: step.done ? "badge badge-ok" : "badge badge-muted" }, step.done ? "Done" : "To do")),
     h("p", { class: "muted" }, help),
-    step.id === "call" ? snippets(state.model) : null);
+    step.id === "call" ? snippets(read(state, "ChecklistOut", "model")) : null);
 }
 
 function snippets(model) {

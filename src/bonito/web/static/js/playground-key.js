@@ -2,6 +2,7 @@
 // held in memory only, renewed when it expires or the gateway refuses it.
 
 import { api } from "./api.js";
+import { read } from "./schema.js";
 
 const RENEW_MARGIN_MS = 5_000;
 
@@ -13,7 +14,7 @@ export class PlaygroundKey {
 
   /** A key that is valid now (issues one when there is none or it is about to expire). */
   async get() {
-    if (!this.current || Date.parse(this.current.expires_at) - Date.now() < RENEW_MARGIN_MS) await this.renew();
+    if (!this.current || Date.parse(read(this.current, "PlaygroundKeyOut", "expires_at")) - Date.now() < RENEW_MARGIN_MS) await this.renew();
     return this.current;
   }
 

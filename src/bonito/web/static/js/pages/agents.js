@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { confirmDialog, h, pageHeader, replace, showError, table, toast } from "../dom.js";
 import { int, when } from "../format.js";
 import { copyButton } from "../copy.js";
+import { read } from "../schema.js";
 
 const STATUS_BADGE = { connected: "badge-ok", delayed: "badge-new", offline: "badge-bad" };
 const OVERLAPS = [["3600", "1 hour (default)"], ["600", "10 minutes"], ["0", "No overlap: revoke them at once"]];
@@ -12,12 +13,12 @@ const OVERLAPS = [["3600", "1 hour (default)"], ["600", "10 minutes"], ["0", "No
 export async function render(root) {
   const me = await api("GET", "/api/auth/me");
   root.append(pageHeader("Agents"));
-  if (me.role !== "admin") {
+  if (read(me, "UserOut", "role") !== "admin") {
     root.append(h("p", { class: "card" }, "Only the organization's admins see and connect VPC agents."));
-    if (me.is_platform_admin) root.append(await adminList());
+    if (read(me, "UserOut", "is_platform_admin")) root.append(await adminList());
     return;
   }
-  const base = `/api/orgs/${encodeURIComponent(me.org_id)}/agent`;
+  const base = `/api/orgs/${encodeURIComponent(read(me, "UserOut", "org_id"))}/agent`;
   const list = h("section", { class: "card", "aria-labelledby": "agents-title" });
   const load = async () => {
     let body;
@@ -33,7 +34,7 @@ export async function render(root) {
   };
   root.append(connectCard(base), list);
   await load();
-  if (me.is_platform_admin) root.append(await adminList());
+  if (read(me, "UserOut", "is_platform_admin")) root.append(await adminList());
 }
 
 function connectCard(base) {

@@ -4,10 +4,12 @@
 // checklist first.
 
 import { api } from "../api.js";
+import { timeSeries } from "../chart.js";
 import { chartCard } from "../charts.js";
 import { h, pageHeader, replace, table } from "../dom.js";
 import { compact, int, ms, num, percent, usd } from "../format.js";
 import { gettingStarted } from "../getting-started.js";
+import { read } from "../schema.js";
 
 const WINDOWS = [["24h", "Last 24 hours", 1, "hour"], ["7d", "Last 7 days", 7, "day"], ["30d", "Last 30 days", 30, "day"]];
 const DIMENSIONS = [["model", "Model"], ["provider", "Provider"], ["key", "Key"], ["route", "Route"]];
@@ -29,7 +31,7 @@ export async function render(root, { params, navigate }) {
     h("label", { for: "window", class: "inline-label" }, "Window"), select,
     h("label", { for: "split-by", class: "inline-label" }, "Split by"), split, refresh));
   const onboarding = await api("GET", "/api/onboarding");
-  if (!onboarding.complete) root.append(gettingStarted(onboarding, () => load()));
+  if (!read(onboarding, "ChecklistOut", "complete")) root.append(gettingStarted(onboarding, () => load()));
   root.append(body);
   const load = async () => {
     body.setAttribute("aria-busy", "true");
@@ -63,7 +65,10 @@ function view(u, series, [windowId, windowLabel], [, byLabel]) {
     h("dl", { class: "stats" }, stats.map(([label, value, sub]) => h("div", { class: "stat", dataset: { stat: label } },
       h("dt", {}, label), h("dd", {}, value), sub ? h("dd", { class: "muted small" }, sub) : null))),
     chartCard("cost-chart", `Cost by ${byLabel.toLowerCase()}`, split("cost_usd"), { format: money, unit: "USD", csvName: `bonito-cost-${stamp}` }),
-    chartCard("requests-chart", "Requests over time", split("requests"), { format: compact, csvName: `bonito-requests-${stamp}` }),
+    h("section", { class: "card", "aria-labelledby": "chart-title" },
+      h("h2", { id: "chart-title" }, "Requests over time"),
+      timeSeries(u.series.map((p) => ({ t: new Date(p.bucket), v: p.requests })), { label: "Requests per interval", format: compact })),
+    chartCard("requests-chart", `Requests by ${byLabel.toLowerCase()}`, split("requests"), { format: compact, csvName: `bonito-requests-${stamp}` }),
     chartCard("latency-chart", "Latency percentiles", latencySeries(series), { kind: "lines", format: ms, unit: "ms", csvName: `bonito-latency-${windowId}` }),
     chartCard("errors-chart", "Error rate", errorSeries(series), { kind: "lines", format: percent, csvName: `bonito-errors-${windowId}` }),
     h("div", { class: "grid" },

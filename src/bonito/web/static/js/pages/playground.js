@@ -7,6 +7,7 @@ import { streamChat } from "../chat-stream.js";
 import { field, h, pageHeader, replace } from "../dom.js";
 import { int, ms, usd } from "../format.js";
 import { PlaygroundKey } from "../playground-key.js";
+import { read } from "../schema.js";
 
 const RECORD_WAIT_MS = 20_000;
 
@@ -16,8 +17,8 @@ export async function render(root, { params }) {
     api("GET", "/api/routing-policies").then(itemsOf).catch(() => []),
   ]);
   const targets = [
-    ["Models", models.filter((m) => m.enabled !== false).map((m) => m.name)],
-    ["Routes", routes.map((r) => r.name)],
+    ["Models", models.filter((m) => read(m, "ModelOut", "enabled") !== false).map((m) => read(m, "ModelOut", "name"))],
+    ["Routes", routes.map((r) => read(r, "RoutingPolicyOut", "name"))],
   ].filter(([, names]) => names.length);
   root.append(pageHeader("Playground"));
   if (!targets.length) {
@@ -28,7 +29,8 @@ export async function render(root, { params }) {
   }
   const keyLine = h("p", { class: "muted small", id: "playground-key" }, "Getting a short-lived key…");
   const key = new PlaygroundKey((k) => replace(keyLine, "Calls use a short-lived key for you, ",
-    h("code", {}, `${k.key.slice(0, 7)}…${k.key.slice(-4)}`), `, valid until ${new Date(k.expires_at).toLocaleTimeString()}`,
+    h("code", {}, `${read(k, "PlaygroundKeyOut", "key").slice(0, 7)}…${read(k, "PlaygroundKeyOut", "key").slice(-4)}`),
+    `, valid until ${new Date(read(k, "PlaygroundKeyOut", "expires_at")).toLocaleTimeString()}`,
     " (renewed automatically; listed on the Keys page)."));
   const first = params.get("model") || targets[0][1][0];
   const form = h("form", { class: "card playground-form", "aria-labelledby": "pg-form-title" },
@@ -129,7 +131,7 @@ class AnswerPanel {
       const result = await key.with((k) => {
         used = k;
         this.text.textContent = "";
-        return streamChat(k.key, body, { signal, onText: (piece) => {
+        return streamChat(read(k, "PlaygroundKeyOut", "key"), body, { signal, onText: (piece) => {
           this.text.append(piece);
           this.status.textContent = "Streaming…";
         } });
@@ -163,7 +165,7 @@ class AnswerPanel {
   async record(key, result) {
     const deadline = Date.now() + RECORD_WAIT_MS;
     while (Date.now() < deadline) {
-      const page = await api("GET", `/api/gateway/logs?${new URLSearchParams({ key_id: key.id, limit: "50" })}`);
+      const page = await api("GET", `/api/gateway/logs?${new URLSearchParams({ key_id: read(key, "PlaygroundKeyOut", "id"), limit: "50" })}`);
       const found = itemsOf(page).find((r) => r.request_id === result.requestId);
       if (found) {
         this.show(result, found.cost_usd);

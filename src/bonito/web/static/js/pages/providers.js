@@ -2,7 +2,8 @@
 
 import { api, itemsOf } from "../api.js";
 import { confirmDialog, field, formValues, h, pageHeader, replace, showError, submitting, table, toast } from "../dom.js";
-import { pick, when } from "../format.js";
+import { when } from "../format.js";
+import { read } from "../schema.js";
 
 // [name, label, {secret, required, hint, textarea}] per type, as in bonito.yaml.
 const FIELDS = {
@@ -83,7 +84,7 @@ function connectForm(onCreated) {
     // never keep a secret on screen longer than needed
     form.reset();
     drawCreds();
-    toast(`Connected provider ${pick(created, "name") || values.name}`);
+    toast(`Connected provider ${read(created, "ProviderOut", "name")}`);
     await onCreated();
   });
   return form;
@@ -93,8 +94,8 @@ function providerTable(providers, reload) {
   return table("Connected providers", [
     ["Name", (p) => h("strong", {}, p.name)],
     ["Type", (p) => TYPE_LABELS[p.type] || p.type],
-    ["Status", (p) => h("span", { class: "status", dataset: { providerStatus: p.id } }, statusText(p))],
-    ["Added", (p) => when(pick(p, "created_at", "created"))],
+    ["Status", (p) => h("span", { class: "status", dataset: { providerStatus: p.id } }, "not validated")],
+    ["Added", (p) => when(read(p, "ProviderOut", "created_at"))],
     ["Actions", (p) => h("div", { class: "row-actions" },
       h("button", { type: "button", class: "btn", onclick: (e) => validate(p, e.currentTarget) }, `Validate`,
         h("span", { class: "visually-hidden" }, ` ${p.name}`)),
@@ -103,21 +104,14 @@ function providerTable(providers, reload) {
   ], providers, { empty: "No providers yet. Connect one above." });
 }
 
-function statusText(p) {
-  const status = pick(p, "status", "state", "health");
-  if (status) return String(status);
-  const valid = pick(p, "valid", "validated", "is_valid");
-  return valid === true ? "valid" : valid === false ? "invalid" : "not validated";
-}
-
 async function validate(provider, button) {
   const cell = document.querySelector(`[data-provider-status="${CSS.escape(String(provider.id))}"]`);
   button.disabled = true;
   if (cell) cell.textContent = "validating…";
   try {
     const result = await api("POST", `/api/providers/${encodeURIComponent(provider.id)}/validate`);
-    const ok = pick(result, "ok", "valid", "success") ?? true;
-    const message = pick(result, "message", "detail", "error", "reason");
+    const ok = read(result, "ValidationOut", "ok");
+    const message = read(result, "ValidationOut", "message");
     const text = ok ? "valid" : `invalid${message ? `: ${message}` : ""}`;
     if (cell) {
       cell.textContent = text;

@@ -2,7 +2,7 @@
 
 import { api, itemsOf } from "../api.js";
 import { field, formValues, h, nextId, pageHeader, replace, submitting, table, toast } from "../dom.js";
-import { pick } from "../format.js";
+import { read } from "../schema.js";
 import { planView } from "../plan.js";
 import { revealOnce } from "../reveal.js";
 
@@ -17,7 +17,7 @@ export async function render(root) {
     api("GET", "/api/routing-policies").then(itemsOf),
     api("GET", "/api/models").then(itemsOf).catch(() => []),
   ]);
-  const names = models.map((m) => pick(m, "name", "alias")).filter(Boolean);
+  const names = models.map((m) => read(m, "ModelOut", "name"));
   const list = h("section", { class: "card", "aria-labelledby": "policies-title" });
   const reveal = h("div", { class: "reveal-slot" });
   const load = (fresh) => replace(list, h("h2", { id: "policies-title" }, "Policies"), policyTable(fresh));
@@ -75,7 +75,7 @@ function createForm(names, reveal, onCreated) {
     if (created === undefined) return;
     form.reset();
     if (created && created.key) revealOnce(reveal, `Key for policy “${created.name}”`, created.key);
-    toast(`Created policy ${pick(created, "name") || body.name}`);
+    toast(`Created policy ${read(created, "RoutingPolicyCreatedOut", "name")}`);
     await onCreated();
   });
   return form;
@@ -84,10 +84,10 @@ function createForm(names, reveal, onCreated) {
 function policyTable(policies) {
   return table("Routing policies", [
     ["Name", (p) => h("strong", {}, p.name)],
-    ["Strategy", (p) => pick(p, "strategy") || pick(p.config, "strategy") || "—"],
-    ["Targets", (p) => (pick(p, "targets") || pick(p.config, "targets") || [])
+    ["Strategy", (p) => read(p, "RoutingPolicyOut", "strategy")],
+    ["Targets", (p) => read(p, "RoutingPolicyOut", "targets")
       .map((t) => (typeof t === "string" ? t : `${t.model}${t.weight !== undefined && t.weight !== null ? ` (${t.weight})` : ""}`)).join(" → ")],
-    ["Key", (p) => (p.key_prefix ? h("code", {}, `${p.key_prefix}…${p.key_last4 || ""}`) : "—")],
+    ["Key", (p) => (read(p, "RoutingPolicyOut", "key_prefix") ? h("code", {}, `${read(p, "RoutingPolicyOut", "key_prefix")}…${read(p, "RoutingPolicyOut", "key_last4") || ""}`) : "—")],
     ["Dry run", (p) => testControl(p)],
   ], policies, { empty: "No routing policies yet." });
 }
