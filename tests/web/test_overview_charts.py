@@ -107,3 +107,31 @@ async def test_charts_show_the_recorded_traffic_as_table_and_csv(
 
 async def _ok(http: httpx.AsyncClient, key: str) -> bool:
     return await send(http, key, "alpha") == 200
+
+
+async def test_series_api_is_per_org_and_names_a_bad_field(platform: BonitoServer, fake: FakeOpenAI) -> None:
+    async with httpx.AsyncClient(base_url=platform.url, timeout=30) as http:
+        busy = await Control.register(http, "Series Busy")
+        quiet = await Control.register(http, "Series Quiet")
+        key = await busy.priced_key(fake)
+        await until(lambda: _ok_model(http, key, "gpt-4o-mini"), "the key serves")
+
+        async def recorded() -> Any:
+            body = await busy.get("/api/analytics/series?by=key")
+            return body if body["rows"] else None
+
+        body = await until(recorded, "the request shows in the series", timeout_s=20)
+        assert [(r["group"], r["requests"], r["cost_usd_exact"]) for r in body["rows"]] == [("ci", 1, "9")]
+        assert body["latency"][0]["requests"] == 1 and body["latency"][0]["p50"] is not None
+        # another org sees none of it, under any split
+        for by in ("model", "provider", "key", "route"):
+            assert (await quiet.get(f"/api/analytics/series?by={by}"))["rows"] == []
+        r = await http.get("/api/analytics/series?by=colour", headers=busy.headers)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "by"]
+        r = await http.get("/api/analytics/series?start=2030-01-02T00:00:00Z&end=2030-01-01T00:00:00Z",
+                           headers=busy.headers)
+        assert r.status_code == 422 and "end" in r.text
+
+
+async def _ok_model(http: httpx.AsyncClient, key: str, model: str) -> bool:
+    return await send(http, key, model) == 200
