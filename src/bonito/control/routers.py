@@ -20,4 +20,5 @@ ROUTERS: list[str] = [
     "bonito.control.playground.api:router",
     "bonito.control.onboarding.api:router",
     "bonito.control.analytics.api:router",
+    "bonito.control.provider_status.api:router",
 ]
