@@ -60,6 +60,7 @@ async def test_charts_show_the_recorded_traffic_as_table_and_csv(
 
         await until(recorded, "five requests recorded", timeout_s=20)
         usage = await api.get("/api/gateway/usage")
+        await api.post("/api/budgets", {"usd": "1000", "period": "monthly"})
 
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Overview").click()
     cost = page.get_by_role("region", name="Cost by model")
@@ -94,6 +95,10 @@ async def test_charts_show_the_recorded_traffic_as_table_and_csv(
     rows = list(csv.DictReader(io.StringIO(saved.read_text())))
     assert sum(Decimal(r["alpha (USD)"] or "0") for r in rows) == Decimal(by_model["alpha"]["cost_usd_exact"])
     assert sum(Decimal(r["beta (USD)"] or "0") for r in rows) == Decimal(by_model["beta"]["cost_usd_exact"])
+    month = page.get_by_role("region", name="This month")
+    await expect(month.locator("[data-stat='Month to date']")).to_have_text("$27.00")
+    await expect(month.get_by_role("table", name="Budgets")).to_contain_text("$27.00 of $1,000.00")
+    await expect(month.locator("[data-stat=Projected]")).to_contain_text("at this month's pace")
     await page.screenshot(path=f"{SCREENS}/overview-charts.png", full_page=True)
 
     # split by key; then the range picker: a 7-day window in daily buckets

@@ -9,6 +9,7 @@ import { chartCard } from "../charts.js";
 import { h, pageHeader, replace, table } from "../dom.js";
 import { compact, int, ms, num, percent, usd } from "../format.js";
 import { gettingStarted } from "../getting-started.js";
+import { monthSpend } from "../month-spend.js";
 import { read } from "../schema.js";
 
 const WINDOWS = [["24h", "Last 24 hours", 1, "hour"], ["7d", "Last 7 days", 7, "day"], ["30d", "Last 30 days", 30, "day"]];
@@ -36,11 +37,12 @@ export async function render(root, { params, navigate }) {
   const load = async () => {
     body.setAttribute("aria-busy", "true");
     const query = new URLSearchParams({ start: new Date(Date.now() - current[2] * 86400_000).toISOString(), group_by: current[3] });
-    const [usage, series] = await Promise.all([
+    const [usage, series, month] = await Promise.all([
       api("GET", `/api/gateway/usage?${query}`),
       api("GET", `/api/analytics/series?${query}&by=${by[0]}`),
+      monthSpend(),
     ]);
-    replace(body, view(usage, series, current, by));
+    replace(body, view(usage, series, current, by), month);
     body.setAttribute("aria-busy", "false");
   };
   refresh.addEventListener("click", () => load().catch((err) => replace(body, h("p", { class: "form-error", role: "alert" }, err.message))));
