@@ -59,6 +59,10 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
     event.preventDefault();
     const updated = await submitting(form, async () => {
       const body = patchBody(form, rules);
+      // empty and never set: leave it out (null would clear it)
+      if (body.attempt_timeout_s === null && (policy.attempt_timeout_s === undefined || policy.attempt_timeout_s === null)) {
+        delete body.attempt_timeout_s;
+      }
       return api("PATCH", `/api/routing-policies/${encodeURIComponent(read(policy, "RoutingPolicyOut", "id"))}`, body);
     });
     if (updated === undefined) return;

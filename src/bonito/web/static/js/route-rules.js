@@ -72,7 +72,7 @@ function structured(rule, [mode, conds], index, { models, routes, fieldsList }) 
   const toRoute = typeof rule.route === "string";
   const action = h("select", { "aria-label": `Rule ${n} then` },
     h("option", { value: "targets", selected: !toRoute }, "use these targets"),
-    h("option", { value: "route", selected: toRoute }, "hand to route"));
+    h("option", { value: "route", selected: toRoute, disabled: !routes.length && !toRoute }, "hand to route"));
   const targetChecks = h("div", { class: "checks" }, models.map((m) => h("label", { class: "check" },
     h("input", { type: "checkbox", value: m, checked: (rule.targets || []).includes(m) }), " ", m)));
   const routeSelect = h("select", { "aria-label": `Rule ${n} route` },

@@ -6,3 +6,20 @@
 export function read(obj, schema, field) {
   return obj === null || obj === undefined ? undefined : obj[field];
 }
+
+let spec = null;
+
+/** The server's OpenAPI description, fetched once per page load (option lists derive from its enums). */
+export function openapi() {
+  spec ||= fetch("/api/openapi.json", { headers: { accept: "application/json" } }).then((r) => r.json())
+    .catch((err) => { spec = null; throw err; });
+  return spec;
+}
+
+/** The allowed values of `schema.property` (an enum in the OpenAPI description). */
+export async function enumOf(schema, property) {
+  const doc = await openapi();
+  const prop = doc.components.schemas[schema].properties[property];
+  const target = prop.$ref ? doc.components.schemas[prop.$ref.split("/").pop()] : prop;
+  return target.enum || (target.anyOf || []).flatMap((t) => t.enum || []);
+}

@@ -5,21 +5,23 @@ import { api, itemsOf } from "../api.js";
 import { confirmDialog, field, formValues, h, nextId, pageHeader, replace, showError, submitting, table, toast } from "../dom.js";
 import { int, percent, usd } from "../format.js";
 import { routeEditor } from "../route-editor.js";
-import { read } from "../schema.js";
+import { enumOf, read } from "../schema.js";
 import { planView } from "../plan.js";
 import { revealOnce } from "../reveal.js";
 
-const STRATEGIES = [
-  ["failover", "Failover (in order)"], ["cost_optimized", "Cost optimized"],
-  ["latency_optimized", "Latency optimized"], ["balanced", "Balanced"], ["ab_test", "A/B test (weights)"],
-  ["round_robin", "Round robin"], ["least_busy", "Least busy"], ["smart", "Smart"],
-];
+// labels for the strategies the server offers (its registry, through /api/openapi.json); new ones show by name
+const STRATEGY_LABELS = {
+  failover: "Failover (in order)", cost_optimized: "Cost optimized", latency_optimized: "Latency optimized",
+  balanced: "Balanced", ab_test: "A/B test (weights)", round_robin: "Round robin", least_busy: "Least busy", smart: "Smart",
+};
 
 export async function render(root) {
-  const [policies, models] = await Promise.all([
+  const [policies, models, strategies] = await Promise.all([
     api("GET", "/api/routing-policies").then(itemsOf),
     api("GET", "/api/models").then(itemsOf).catch(() => []),
+    enumOf("RoutingPolicyIn", "strategy"),
   ]);
+  const options = strategies.map((v) => [v, STRATEGY_LABELS[v] || v.replace(/_/g, " ")]);
   const names = models.map((m) => read(m, "ModelOut", "name"));
   const list = h("section", { class: "card", "aria-labelledby": "policies-title" });
   const reveal = h("div", { class: "reveal-slot" });
@@ -30,11 +32,11 @@ export async function render(root) {
         .catch(() => ({ by_route: [] })),
     ]);
     const stats = new Map((traffic.by_route || []).map((r) => [r.route, r]));
-    const context = { names, routes: rows.map((p) => read(p, "RoutingPolicyOut", "name")), reload: () => load() };
+    const context = { names, strategies: options, routes: rows.map((p) => read(p, "RoutingPolicyOut", "name")), reload: () => load() };
     replace(list, h("h2", { id: "policies-title" }, "Policies"), policyTable(rows, stats, context));
   };
   root.append(pageHeader("Routing policies"),
-    createForm(names, reveal, () => load()), reveal, list);
+    createForm(names, options, reveal, () => load()), reveal, list);
   await load(policies);
 }
 
@@ -46,7 +48,7 @@ function targetRow(names, index) {
     field(`Target ${index + 1} weight`, { name: `target.${index}.weight`, type: "number", min: "0", max: "100", step: "1" }));
 }
 
-function createForm(names, reveal, onCreated) {
+function createForm(names, strategies, reveal, onCreated) {
   const targets = h("fieldset", { class: "targets" }, h("legend", {}, "Targets, in order of preference"),
     h("datalist", { id: "model-names" }, names.map((n) => h("option", { value: n }))),
     targetRow(names, 0), targetRow(names, 1));
@@ -61,7 +63,7 @@ function createForm(names, reveal, onCreated) {
     h("div", { class: "grid" },
       field("Policy name", { name: "name", required: true, autocomplete: "off" },
         { hint: "Clients may send it as \"model\"" }),
-      field("Strategy", { name: "strategy", required: true }, { control: "select", options: STRATEGIES }),
+      field("Strategy", { name: "strategy", required: true }, { control: "select", options: strategies }),
       field("Attempts per target", { name: "max_attempts", type: "number", min: "1", max: "10", step: "1" }),
       field("Timeout (seconds)", { name: "timeout_s", type: "number", min: "1", step: "any" })),
     targets, more,
@@ -116,7 +118,7 @@ function traffic(s) {
 }
 
 /** Open (or close) the policy's editor in a row right below it. */
-function toggleEditor(button, policy, { names, routes, reload }) {
+function toggleEditor(button, policy, { names, strategies, routes, reload }) {
   const row = button.closest("tr");
   const open = row.nextElementSibling && row.nextElementSibling.classList.contains("edit-row");
   if (open) {
@@ -125,7 +127,7 @@ function toggleEditor(button, policy, { names, routes, reload }) {
     return;
   }
   const close = () => { editRow.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); };
-  const form = routeEditor(policy, { strategies: STRATEGIES, models: names, routes,
+  const form = routeEditor(policy, { strategies, models: names, routes,
     onSaved: () => reload(), onCancel: close });
   const editRow = h("tr", { class: "edit-row" }, h("td", { colspan: String(row.children.length) }, form));
   row.after(editRow);
