@@ -35,5 +35,5 @@ async def focus_ring(page: Any) -> dict[str, Any]:
         const outline = css.outlineStyle !== 'none' && parseFloat(css.outlineWidth) >= 2;
         const shadow = css.boxShadow && css.boxShadow !== 'none';
         return {tag: el.tagName.toLowerCase(), name: (el.textContent || el.name || '').trim().slice(0, 40),
-                visible: outline || shadow, focusVisible: el.matches(':focus-visible')};
+                visible: outline || shadow, outline: `${css.outlineStyle} ${css.outlineWidth}`};
     }""")

@@ -49,6 +49,8 @@ async def test_every_page_is_accessible_by_keyboard_with_no_console_error(
         assert (await focus_ring(page))["visible"], f"the {link} link shows no focus ring"
         await page.keyboard.press("Enter")
         await expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        # the page has rendered when focus lands on its heading (where a keyboard user arrives)
+        await expect(page.locator("main h1")).to_be_focused()
         await expect(page.locator("[aria-busy=true]")).to_have_count(0)
         await page.wait_for_load_state("networkidle")
         violations = await axe_violations(page)
@@ -59,14 +61,20 @@ async def test_every_page_is_accessible_by_keyboard_with_no_console_error(
 
 
 async def _tab_through(page: Any, link: str) -> None:
-    """From the page's heading, Tab reaches its controls one by one, each with a visible focus ring."""
+    """From the page's heading, Tab reaches each of the page's controls in turn, each with a visible focus
+    ring, until focus leaves the page's main content."""
     await page.locator("main h1").focus()
-    for _ in range(4):
+    reached = 0
+    path: list[str] = []
+    for _ in range(150):
         await page.keyboard.press("Tab")
-        ring = await focus_ring(page)
-        if ring["tag"] is None:
+        if not await page.evaluate("document.getElementById('main').contains(document.activeElement)"):
             break
-        assert ring["visible"], f"{link}: the focused {ring['tag']} “{ring['name']}” shows no focus ring"
+        ring = await focus_ring(page)
+        path.append(f"{ring['tag']} {ring['name']}")
+        assert ring["visible"], f"{link}: the focused {ring['tag']} “{ring['name']}” shows no focus ring ({ring}, {path})"
+        reached += 1
+    assert reached, f"{link}: Tab reaches no control on the page"
 
 
 async def _served(http: httpx.AsyncClient, key: str) -> bool:
