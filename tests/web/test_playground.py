@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.openai_upstream import FakeOpenAI, Fault
 from tests.support.server import BonitoServer
 from tests.web.conftest import register
 from tests.web.test_governance_pages import Control, until
@@ -129,6 +129,32 @@ async def test_the_short_lived_key_expires_and_the_page_renews_it(
         # one live playground key per user: the renewed one replaced the old
         keys = await api.get("/api/gateway/keys")
         assert [k["id"] for k in keys if k["name"].startswith("playground")] == [issued[-1]["id"]]
+
+
+async def test_a_route_shows_its_routing_decision_and_failover(
+        page: Any, platform: BonitoServer, fake: FakeOpenAI, second: FakeOpenAI) -> None:
+    email = await register(page, org="Playground Route Co")
+    async with httpx.AsyncClient(base_url=platform.url, timeout=30) as http:
+        api = await Control.login(http, email)
+        await two_models(api, fake, second)
+        await api.post("/api/routing-policies", {"name": "chat", "strategy": "failover",
+                                                 "targets": [{"model": "gpt-4o-mini"}, {"model": "mistral-small"}]})
+    fake.fail_always(Fault(status=503, message="down for maintenance"))
+    await page.goto("/playground?model=chat")
+    await expect(page.get_by_label("Model or route")).to_have_value("chat")
+    await page.get_by_label("Message").fill("Say hello")
+    await page.get_by_label("Message").press("Control+Enter")  # sends from the keyboard
+    panel = answer(page, "chat")
+    await expect(panel.locator("[data-role=answer]")).to_have_text(second.reply, timeout=20_000)
+    stats = panel.locator("[data-role=stats]")
+    await expect(stats.locator("[data-stat='Answered by']")).to_have_text("mistral-small")
+    attempts = int(await stats.locator("[data-stat=Attempts]").inner_text())
+    assert attempts >= 2  # the first target failed (with its retries), the second answered
+    decision = panel.locator("[data-role=decision]")
+    await expect(decision).to_contain_text("Route chat (failover)", timeout=20_000)
+    await expect(decision.get_by_role("listitem")).to_have_count(attempts)
+    await expect(decision.get_by_role("listitem").last).to_contain_text("mistral-small — ok (HTTP 200)")
+    await expect(decision.get_by_role("listitem").first).to_contain_text("gpt-4o-mini")
 
 
 async def test_playground_key_api_refuses_bad_input_viewers_and_other_orgs(platform: BonitoServer) -> None:
