@@ -164,8 +164,28 @@ def render(results: Result) -> str:
         "Release targets (bonito row):",
         *target_checks(results),
     ]
+    writer = results.get("usage_writer")
+    if writer:
+        parts += ["", "Usage writer (records stored per second; must exceed the gateway's req/s):",
+                  *writer_lines(writer)]
     skipped = [f"{n}: {r.get('reason')}" for n, r in results["targets"].items() if r.get("status") != "ok"]
     notes = [*skipped, *meta.get("notes", [])]
     if notes:
         parts += ["", "Notes:", *(f"- {n}" for n in notes)]
     return "\n".join(parts)
+
+
+def writer_lines(writer: Result) -> list[str]:
+    """One line per store, and the spool's cost per record."""
+    lines = []
+    for store in ("sqlite", "postgresql"):
+        got = writer.get(store)
+        if isinstance(got, dict) and "records_per_s" in got:
+            lines.append(f"- {store}: {got['records_per_s']} records/s ({got['stored']} of {got['records']} stored)")
+        elif got is not None:
+            lines.append(f"- {store}: {got.get('status', got)}")
+    spool = writer.get("spool")
+    if spool:
+        lines.append(f"- spool: append {spool['append_us_per_record']} µs/record (fsync per {spool['batch']}), "
+                     f"drain {spool['drain_us_per_record']} µs/record")
+    return lines

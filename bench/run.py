@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds of each throughput run")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument("--skip-writer", action="store_true", help="do not measure the usage writer's capacity")
     parser.add_argument("--out", type=Path, default=servers.BENCH_DIR / "results" / "latest.json")
     return parser.parse_args(argv)
 
@@ -114,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         finally:
             children.stop_all()
+    writer = None
+    if not args.skip_writer:
+        import usage_writer
+
+        print("measuring the usage writer (SQLite, PostgreSQL, spool)…", file=sys.stderr)
+        writer = usage_writer.measure(20_000 if args.quick else 100_000, skip_postgres=False)
     results = {
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             "notes": bench.notes,
         },
         "targets": targets,
+        "usage_writer": writer,
     }
     if background > 20:
         bench.notes.insert(

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system servers the test suite starts for itself: Redis and PostgreSQL.
+# Installs the system servers the test suite starts for itself (Redis, PostgreSQL) and tmux.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)  # the CLI's streaming tests read a real terminal
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi

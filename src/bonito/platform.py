@@ -42,6 +42,11 @@ class Platform:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: AsyncEngine = make_engine(settings.effective_database_url)
+        # SQLite: the usage writer waits briefly for a lock held elsewhere, then spools and retries later;
+        # a long wait would pin a thread the process cannot exit past (PostgreSQL shares the one pool)
+        self.usage_engine: AsyncEngine = (
+            make_engine(settings.effective_database_url, busy_timeout_s=2.0)
+            if self.engine.dialect.name == "sqlite" else self.engine)
         self._migrated = os.environ.get("BONITO_MIGRATED") == "1"
         self.sink = DatabaseSink(self._insert, settings.data_dir / "spool")
         self.source = ConfigFileSource(settings.config_file) if settings.config_file else None
@@ -86,7 +91,7 @@ class Platform:
 
     async def _insert(self, records: Sequence[UsageRecord]) -> None:
         await self._ensure_migrated()
-        await insert_usage(self.engine, records)
+        await insert_usage(self.usage_engine, records)
 
     async def ready(self) -> tuple[bool, dict[str, str]]:
         (redis_ok, redis), db = await asyncio.gather(self.limits.ready(self.snapshot), self._database_state())
@@ -200,7 +205,11 @@ class Platform:
         await self.alerts.close()
         await self.limits.aclose()
         await self.gateway.router.aclose()
-        await self.engine.dispose()
+        for engine in {id(e): e for e in (self.usage_engine, self.engine)}.values():
+            try:
+                await asyncio.wait_for(engine.dispose(), 5.0)
+            except Exception as exc:  # a hung store must not hold the exit (TimeoutError included)
+                log.warning("closing the database pool: %s", type(exc).__name__)
 
 
 def _tune_gc() -> None:

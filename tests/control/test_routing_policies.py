@@ -117,3 +117,126 @@ def test_a_policy_with_an_error_rate_skips_a_target_failing_every_other_call(
     skipped = chat(full_server.url, org.key["key"], "flaky")
     assert (skipped.status_code, skipped.headers["x-bonito-attempts"]) == (503, "0")
     assert len(fake.requests) == calls
+
+
+FULL_POLICY: dict[str, object] = {
+    "strategy": "smart", "targets": [{"model": "gpt-4o-mini"}, {"model": "backup"}],
+    "retries": {"max_attempts": 2}, "timeout_s": 20.0, "attempt_timeout_s": 4.0,
+    "circuit_breaker": {"failure_threshold": 3, "cooldown_s": 10.0, "error_rate": None, "window_s": 60.0,
+                        "min_requests": 20},
+    "rules": [{"name": "premium", "when": {"field": "metadata.tier", "op": "eq", "value": "premium"},
+               "targets": ["backup"]}],
+}
+
+
+def test_every_field_of_a_route_is_taken_stored_returned_and_served(
+        api: Api, full_server: BonitoServer, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    api.post("/api/models", org.admin, {"name": "backup", "provider_id": org.provider["id"], "model": "gpt-4o"})
+    r = api.post("/api/routing-policies", org.admin, {"name": "tiered", **FULL_POLICY, "smart": {"threshold": 0.9}})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    listed = api.get("/api/routing-policies", org.admin).json()[0]
+    for policy in (made, listed, api.get(f"/api/routing-policies/{made['id']}", org.admin).json()):
+        assert {k: policy[k] for k in FULL_POLICY} == FULL_POLICY
+        assert policy["smart"]["threshold"] == 0.9
+    eventually(lambda: chat(full_server.url, org.key["key"], "tiered").status_code == 200, within_s=2.0)
+    # the rule and the threshold are served: premium goes to backup, a plain prompt (below 0.9) to the cheapest
+    premium = chat(full_server.url, org.key["key"], "tiered", **{"x-bonito-metadata": '{"tier": "premium"}'})
+    assert premium.headers["x-bonito-model-used"] == "backup"
+    assert chat(full_server.url, org.key["key"], "tiered").headers["x-bonito-model-used"] == "gpt-4o-mini"
+    plan = api.post(f"/api/routing-policies/{made['id']}/test", org.admin,
+                    {"request": {"messages": [{"role": "user", "content": "hi"}], "metadata": {"tier": "premium"}}})
+    assert plan.status_code == 200, plan.text
+    assert (plan.json()["rule"], plan.json()["first_target"]) == ("premium", "backup")
+    assert plan.json()["attempt_timeout_s"] == 4.0
+    plain = api.post(f"/api/routing-policies/{made['id']}/test", org.admin).json()
+    assert (plain["rule"], plain["first_target"]) == (None, "gpt-4o-mini")
+
+
+def test_patch_changes_the_fields_given_keeps_the_rest_and_serves_within_two_seconds(
+        api: Api, full_server: BonitoServer, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    api.post("/api/models", org.admin, {"name": "backup", "provider_id": org.provider["id"], "model": "gpt-4o"})
+    made = api.post("/api/routing-policies", org.admin, {"name": "prod", **FULL_POLICY, "strategy": "failover"}).json()
+    eventually(lambda: chat(full_server.url, org.key["key"], "prod").status_code == 200, within_s=2.0)
+    assert chat(full_server.url, org.key["key"], "prod").headers["x-bonito-model-used"] == "gpt-4o-mini"
+
+    r = api.patch(f"/api/routing-policies/{made['id']}", org.admin, {
+        "targets": [{"model": "backup"}, {"model": "gpt-4o-mini"}], "circuit_breaker": {"cooldown_s": 5},
+        "attempt_timeout_s": None})
+    assert r.status_code == 200, r.text
+    changed = r.json()
+    assert changed["targets"] == [{"model": "backup"}, {"model": "gpt-4o-mini"}]
+    assert changed["circuit_breaker"]["cooldown_s"] == 5.0
+    assert changed["circuit_breaker"]["failure_threshold"] == 3  # merged field by field: the rest kept
+    assert changed["attempt_timeout_s"] is None  # null: back to the default
+    assert (changed["retries"], changed["timeout_s"], changed["strategy"]) == ({"max_attempts": 2}, 20.0, "failover")
+    assert changed["rules"] == FULL_POLICY["rules"] and changed["id"] == made["id"]
+    assert api.get(f"/api/routing-policies/{made['id']}", org.admin).json() == changed
+    eventually(lambda: chat(full_server.url, org.key["key"], "prod").headers.get("x-bonito-model-used") == "backup",
+               within_s=2.0)
+    events = api.get("/api/audit", org.admin, params={"action": "routing_policy.update"}).json()["items"]
+    assert [(e["target_id"], e["details"]["fields"]) for e in events] == [
+        (made["id"], ["attempt_timeout_s", "circuit_breaker", "targets"])]
+
+    # an rt- key made by a patch is shown once, and serves
+    keyed = api.patch(f"/api/routing-policies/{made['id']}", org.admin, {"generate_key": True}).json()
+    assert keyed["key"].startswith("rt-") and keyed["key_last4"] == keyed["key"][-4:]
+    assert api.get(f"/api/routing-policies/{made['id']}", org.admin).json()["key"] is None
+    eventually(lambda: chat(full_server.url, keyed["key"], "anything").status_code == 200, within_s=2.0)
+
+
+def test_patching_another_orgs_policy_is_a_404(api: Api, fake: FakeOpenAI) -> None:
+    org, other = api.org_with_key(fake.url), api.org_with_key(fake.url)
+    made = api.post("/api/routing-policies", org.admin, {"name": "mine", "targets": [{"model": "gpt-4o-mini"}]})
+    r = api.patch(f"/api/routing-policies/{made.json()['id']}", other.admin, {"timeout_s": 5})
+    assert r.status_code == 404
+    assert api.get(f"/api/routing-policies/{made.json()['id']}", org.admin).json()["timeout_s"] == 30.0
+
+
+@pytest.mark.parametrize("patch,loc", [
+    ({"timeout_s": 0}, ["body", "timeout_s"]),
+    ({"smart": {"threshold": 2}}, ["body", "smart", "threshold"]),
+    ({"attempt_timeout_s": "soon"}, ["body", "attempt_timeout_s"]),
+    ({"strategy": "ab_test"}, ["body", "targets"]),  # checked whole: the stored targets have no weights
+    ({"targets": [{"model": "nope"}]}, ["body", "targets", 0, "model"]),
+    ({"rules": [{"when": {"field": "user", "value": "x"}, "targets": ["nope"]}]}, ["body", "rules", 0, "targets", 0]),
+    ({"rules": [{"when": {"field": "user"}, "route": "missing"}]}, ["body", "rules", 0, "route"]),
+    ({"rules": [{"when": {"field": "user", "op": "in", "value": "x"}, "targets": ["gpt-4o-mini"]}]},
+     ["body", "rules", 0, "when"]),
+    ({"rules": [{"when": {"field": "user", "value": 10**30}, "targets": ["gpt-4o-mini"]}]},
+     ["body", "rules", 0, "when", "value"]),
+    ({"colour": "blue"}, ["body", "colour"]),
+])
+def test_a_bad_patch_is_a_422_naming_the_field_and_changes_nothing(
+        api: Api, fake: FakeOpenAI, patch: dict[str, object], loc: list[object]) -> None:
+    org = api.org_with_key(fake.url)
+    made = api.post("/api/routing-policies", org.admin, {"name": "p", "targets": [{"model": "gpt-4o-mini"}]}).json()
+    r = api.patch(f"/api/routing-policies/{made['id']}", org.admin, patch)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == loc
+    assert api.get(f"/api/routing-policies/{made['id']}", org.admin).json() == {**made, "key": None}
+
+
+def test_a_patch_serves_on_every_replica_within_two_seconds(
+        tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> None:
+    env = {"BONITO_DATA_DIR": str(tmp_path_factory.mktemp("shared-db"))}
+    with BonitoServer(tmp_path_factory.mktemp("r1"), env=env) as one, \
+            BonitoServer(tmp_path_factory.mktemp("r2"), env=env) as two:
+        api = Api(one.url)
+        org = api.org_with_key(fake.url)
+        api.post("/api/models", org.admin, {"name": "backup", "provider_id": org.provider["id"], "model": "gpt-4o"})
+        made = api.post("/api/routing-policies", org.admin, {
+            "name": "p", "targets": [{"model": "gpt-4o-mini"}, {"model": "backup"}]}).json()
+
+        def used(server: BonitoServer) -> str | None:
+            return chat(server.url, org.key["key"], "p").headers.get("x-bonito-model-used")
+
+        eventually(lambda: used(one) == used(two) == "gpt-4o-mini", within_s=5.0)
+        assert api.patch(f"/api/routing-policies/{made['id']}", org.admin, {
+            "rules": [{"name": "big", "when": {"field": "max_tokens", "op": "gte", "value": 100},
+                       "targets": ["backup"]}],
+            "targets": [{"model": "backup"}, {"model": "gpt-4o-mini"}]}).status_code == 200
+        eventually(lambda: used(one) == used(two) == "backup", within_s=2.0)
+        api.close()

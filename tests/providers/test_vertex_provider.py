@@ -85,7 +85,8 @@ async def test_provider_satisfies_protocol(provider: VertexProvider) -> None:
 async def test_invoke_text(provider: VertexProvider, fake: FakeVertex) -> None:
     out = await provider.invoke(chat("What is the capital of France?", temperature=0.1, max_tokens=100))
     assert out["object"] == "chat.completion"
-    assert out["choices"][0]["message"] == {"role": "assistant", "content": "Echo: What is the capital of France?"}
+    assert out["choices"][0]["message"] == {"role": "assistant", "content": "Echo: What is the capital of France?",
+                                              "refusal": None}
     assert out["choices"][0]["finish_reason"] == "stop"
     assert out["usage"]["prompt_tokens"] > 0 and out["usage"]["completion_tokens"] == 7
     (seen,) = fake.calls("generateContent")

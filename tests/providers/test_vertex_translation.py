@@ -56,7 +56,8 @@ def test_text_us_central1_v1_request_and_response() -> None:
     assert out["object"] == "chat.completion"
     assert out["id"] == "chatcmpl-EmLqZ9SSD-yOm9IP2bHc6Ag"
     assert out["choices"] == [{"index": 0, "logprobs": None, "finish_reason": "stop",
-                               "message": {"role": "assistant", "content": "The capital of France is **Paris**.\n"}}]
+                               "message": {"role": "assistant", "content": "The capital of France is **Paris**.\n",
+                                           "refusal": None}}]
     assert out["usage"] == {"prompt_tokens": 7, "completion_tokens": 9, "total_tokens": 16}
 
 
@@ -276,7 +277,7 @@ def test_blocked_prompt_without_candidates() -> None:
     fx = fixture("generate_prompt_blocked")
     out = gemini.chat_response(fx["response"]["body"], "gemini-2.5-flash")
     assert out["choices"] == [{"index": 0, "logprobs": None, "finish_reason": "content_filter",
-                               "message": {"role": "assistant", "content": ""}}]
+                               "message": {"role": "assistant", "content": "", "refusal": None}}]
     assert out["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     # The same answer arriving as a stream event.
     chunks = stream_through([fx["response"]["body"]])

@@ -42,7 +42,7 @@ async def test_batches_are_written_once_with_exact_cost(database_url: str, tmp_p
     assert decision == {"strategy": "direct"}
 
 
-async def test_outage_holds_then_spools_and_replays(tmp_path: Path) -> None:
+async def test_outage_spools_within_a_second_and_replays_once(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bonito.db'}"
     engine = make_engine(url)
     await migrate(engine)
@@ -55,15 +55,19 @@ async def test_outage_holds_then_spools_and_replays(tmp_path: Path) -> None:
         await insert_usage(engine, records)
         written.extend(r.id for r in records)
 
-    sink = DatabaseSink(flaky, tmp_path / "spool", interval_s=0.02, memory_bound=3, max_backoff_s=0.1)
+    sink = DatabaseSink(flaky, tmp_path / "spool", interval_s=0.02, memory_bound=3, max_backoff_s=0.1,
+                        outage_spool_s=0.1)
     await sink.start()
     records = [_record(i) for i in range(8)]
     for r in records:
         sink.submit(r)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
     assert not sink.healthy
-    assert sink.pending == 3  # the rest went to disk
-    assert list((tmp_path / "spool").glob("usage-*.jsonl"))
+    # while the store is down nothing waits in memory: every record is on disk (a kill -9 loses none)
+    assert sink.pending == 8
+    spooled = b"".join(p.read_bytes() for p in (tmp_path / "spool").glob("usage-*.jsonl"))
+    assert sorted(line.split(b'"id":"')[1][:32].decode() for line in spooled.splitlines()) == sorted(
+        r.id for r in records)
     down = False
     for _ in range(100):
         if len(written) == 8:

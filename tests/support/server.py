@@ -18,12 +18,14 @@ from typing import Any
 import httpx
 import openai
 
+from tests.support.openai_schema import ValidatingTransport
 from tests.support.ports import free_port
 
 
 class BonitoServer:
     def __init__(self, workdir: Path, config: str | None = None, *, env: dict[str, str] | None = None,
-                 workers: int = 1, args: list[str] | None = None, port: int | None = None) -> None:
+                 workers: int = 1, args: list[str] | None = None, port: int | None = None,
+                 python: str | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path: Path | None = None
@@ -34,6 +36,7 @@ class BonitoServer:
         self.workers = workers
         self.args = args or []
         self.port = port or free_port()
+        self.python = python or sys.executable  # another venv's interpreter: an install as users make it
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.workdir / f"server-{self.port}.log"
 
@@ -42,7 +45,7 @@ class BonitoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait: bool = True) -> BonitoServer:
-        cmd = [sys.executable, "-m", "bonito", "serve", "--port", str(self.port), "--workers", str(self.workers),
+        cmd = [self.python, "-m", "bonito", "serve", "--port", str(self.port), "--workers", str(self.workers),
                *self.args]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
@@ -71,6 +74,8 @@ class BonitoServer:
 
     def openai(self, key: str, **kwargs: Any) -> openai.OpenAI:
         kwargs.setdefault("max_retries", 0)
+        # every answer is held against OpenAI's response schemas as the SDK reads it
+        kwargs.setdefault("http_client", openai.DefaultHttpxClient(transport=ValidatingTransport()))
         return openai.OpenAI(api_key=key, base_url=self.url + "/v1", **kwargs)
 
     def write_config(self, text: str) -> None:

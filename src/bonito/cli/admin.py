@@ -1,8 +1,7 @@
-"""`bonito admin create` and `bonito secrets rotate-master-key`: operator commands on the database."""
+"""What `bonito admin create` and `bonito secrets rotate-master-key` do: operator work on the database."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import getpass
 import os
@@ -14,33 +13,16 @@ from bonito.config.settings import Settings
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    admin = sub.add_parser("admin", help="manage accounts")
-    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    create = admin_sub.add_parser("create", help="create an admin account (the first one, typically)")
-    create.add_argument("--email", required=True)
-    create.add_argument("--password", help="default: $BONITO_ADMIN_PASSWORD, else asked for")
-    create.add_argument("--org", default="default",
-                        help="org id/name to create or join as admin (default: 'default', the org of "
-                             "config-as-code keys)")
-    create.set_defaults(run=_admin_create)
-
-    secrets = sub.add_parser("secrets", help="manage encrypted credentials")
-    secrets_sub = secrets.add_subparsers(dest="secrets_command", required=True)
-    rotate = secrets_sub.add_parser("rotate-master-key", help="re-encrypt every credential under a new key")
-    rotate.add_argument("--new-key", help="the new key (64 hex chars or base64 of 32 bytes); default: generated")
-    rotate.set_defaults(run=_rotate)
-
-
-def _admin_create(args: argparse.Namespace) -> int:
+def create_admin(email: str, password: str | None, org: str) -> int:
+    """Create (or refuse: exit 1) a platform admin in `org`; a malformed field is exit 2."""
     from pydantic import ValidationError
 
     from bonito.control.schemas.auth import RegisterIn
 
-    password = args.password or os.environ.get("BONITO_ADMIN_PASSWORD") or getpass.getpass("Password: ")
-    org = args.org.strip()
+    password = password or os.environ.get("BONITO_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    org = org.strip()
     try:
-        body = RegisterIn(email=args.email, password=password, org_name=org)
+        body = RegisterIn(email=email, password=password, org_name=org)
     except ValidationError as exc:
         # name the field and the rule, never the value: it may be the password
         for err in exc.errors():
@@ -76,7 +58,8 @@ async def _create(email: str, password: str, org: str) -> int:
         await engine.dispose()
 
 
-def _rotate(args: argparse.Namespace) -> int:
+def rotate(new_key: str | None) -> int:
+    """Re-encrypt every credential under `new_key` (default: a generated one)."""
     from bonito.control.services.rotation import rotate_master_key
     from bonito.secrets.keyring import SecretError
     from bonito.store.db import make_engine, migrate
@@ -87,7 +70,7 @@ def _rotate(args: argparse.Namespace) -> int:
         engine = make_engine(settings.effective_database_url)
         try:
             await migrate(engine)
-            result = await rotate_master_key(engine, settings.data_dir, settings.master_key, args.new_key)
+            result = await rotate_master_key(engine, settings.data_dir, settings.master_key, new_key)
         except SecretError as exc:
             print(f"bonito: {exc}", file=sys.stderr)
             return 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -138,18 +139,18 @@ class RetryConfig(_Strict):
 
 
 class BreakerConfig(_Strict):
-    failure_threshold: int = Field(default=5, ge=1)
-    cooldown_s: float = Field(default=30.0, gt=0)
+    failure_threshold: int = Field(default=5, ge=1, le=1_000_000)
+    cooldown_s: float = Field(default=30.0, gt=0, le=86_400)
     # Optional second rule: open when this share of the calls in the last window_s failed
     # (once at least min_requests calls are in it). None: consecutive failures only.
     error_rate: float | None = Field(default=None, gt=0, le=1)
     window_s: float = Field(default=60.0, gt=0, le=86_400)
-    min_requests: int = Field(default=20, ge=1)
+    min_requests: int = Field(default=20, ge=1, le=1_000_000)
 
 
 class RouteTarget(_Strict):
-    model: str
-    weight: float | None = Field(default=None, ge=0)
+    model: str = Field(min_length=1, max_length=200)
+    weight: float | None = Field(default=None, ge=0, le=1_000_000)
 
 
 ConditionOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists", "matches"]
@@ -165,6 +166,12 @@ class RuleCondition(_Strict):
     all: list[RuleCondition] | None = None
     any: list[RuleCondition] | None = None
 
+    @field_validator("value")
+    @classmethod
+    def _storable(cls, v: Any) -> Any:
+        _check_json_number(v)
+        return v
+
     @model_validator(mode="after")
     def _one_kind(self) -> RuleCondition:
         kinds = [k for k in ("field", "all", "any") if getattr(self, k) is not None]
@@ -178,6 +185,22 @@ class RuleCondition(_Strict):
         if self.op in ("in", "not_in") and not isinstance(self.value, list):
             raise ValueError(f"op '{self.op}' needs a list value")
         return self
+
+
+def _check_json_number(v: Any) -> None:
+    """Numbers any JSON store keeps as given: finite, integers within 64 bits."""
+    if isinstance(v, bool):
+        return
+    if isinstance(v, int) and not -(2**63) <= v < 2**63:
+        raise ValueError("integer out of range (64-bit)")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError("number must be finite")
+    if isinstance(v, list | tuple):
+        for item in v:
+            _check_json_number(item)
+    elif isinstance(v, dict):
+        for item in v.values():
+            _check_json_number(item)
 
 
 class RouteRule(_Strict):
@@ -205,23 +228,25 @@ class RouteConfig(_Strict):
         "failover", "cost_optimized", "latency_optimized", "balanced",
         "ab_test", "round_robin", "least_busy", "smart",
     ] = "failover"
-    targets: list[RouteTarget] = Field(min_length=1)
+    targets: list[RouteTarget] = Field(min_length=1, max_length=50)
     retries: RetryConfig = Field(default_factory=RetryConfig)
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0, le=86_400)
     circuit_breaker: BreakerConfig = Field(default_factory=BreakerConfig)
-    attempt_timeout_s: float | None = Field(default=None, gt=0)  # each upstream call; timeout_s is the total
+    attempt_timeout_s: float | None = Field(default=None, gt=0, le=86_400)  # each call; timeout_s is the total
     rules: list[RouteRule] = Field(default_factory=list)  # conditional routing; the first match wins
     smart: SmartConfig = Field(default_factory=SmartConfig)
 
-    @model_validator(mode="after")
-    def _weights(self) -> RouteConfig:
-        if self.strategy == "ab_test":
-            weights = [t.weight for t in self.targets]
+    @field_validator("targets")
+    @classmethod
+    def _weights(cls, targets: list[RouteTarget], info: ValidationInfo) -> list[RouteTarget]:
+        # a field validator (strategy is declared before targets), so the error names `targets`
+        if info.data.get("strategy") == "ab_test":
+            weights = [t.weight for t in targets]
             if any(w is None for w in weights):
                 raise ValueError("ab_test needs a weight on every target")
             if abs(sum(w for w in weights if w is not None) - 100) > 1e-9:
                 raise ValueError("ab_test weights must sum to 100")
-        return self
+        return targets
 
 
 class LimitsConfig(_Strict):

@@ -23,13 +23,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bonito.config.schema import BreakerConfig, LimitsConfig, ProviderConfig, RetryConfig
+from bonito.config.schema import LimitsConfig, ProviderConfig
+from bonito.control.services import policy_config
 from bonito.control.services.common import aware, now
-from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot
+from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot, compile_route
 from bonito.providers.base import Provider
 from bonito.providers.registry import build_provider
 from bonito.secrets.backend import SecretBackend
@@ -141,18 +142,19 @@ class DatabaseSource:
         keys: dict[str, KeyEntry] = {}
         for r in (await session.execute(select(RoutingPolicyRow))).scalars():
             org_models = models.get(r.org_id, {})
-            targets = [(org_models[t["model"]], t.get("weight")) for t in r.targets if t.get("model") in org_models]
-            if not targets:
+            try:
+                cfg = policy_config.read(r)
+            except ValidationError as exc:
+                log.error("routing policy %s not served: its stored settings are invalid (%s)", r.id,
+                          exc.errors()[0]["loc"])
+                continue
+            servable = [t for t in cfg.targets if t.model in org_models]
+            if not servable:
                 log.warning("routing policy %s has no servable target; not served", r.id)
                 continue
-            routes.setdefault(r.org_id, {})[r.name] = RouteEntry(
-                name=r.name, strategy=r.strategy, targets=tuple(t for t, _ in targets),
-                weights=tuple(w for _, w in targets), retries=RetryConfig(max_attempts=r.retries),
-                timeout_s=r.timeout_s,
-                breaker=BreakerConfig(failure_threshold=r.breaker_failures, cooldown_s=r.breaker_cooldown_s,
-                                      error_rate=r.breaker_error_rate, window_s=r.breaker_window_s,
-                                      min_requests=r.breaker_min_requests),
-                org_id=r.org_id, id=r.id)
+            # the same compiler as bonito.yaml's routes, so both serve every field alike
+            routes.setdefault(r.org_id, {})[r.name] = compile_route(
+                r.name, cfg.model_copy(update={"targets": servable}), org_models, org_id=r.org_id, id=r.id)
             if r.key_hash:
                 keys[r.key_hash] = KeyEntry(id=r.id, name=f"route:{r.name}", org_id=r.org_id, key_hash=r.key_hash,
                                             route=r.name, tier=_tier(orgs, r.org_id))

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from bonito import __version__
 from bonito.gateway import errors
 from bonito.gateway.errors import GatewayError
 from bonito.gateway.execute import Outcome, TargetHooks
@@ -34,6 +35,7 @@ from bonito.limits.base import LimitExceeded, RateDecision, RequestLimiter
 from bonito.limits.memory import MemoryRequestLimiter
 from bonito.limits.settle import SettleOnEnd
 from bonito.providers.base import Operation
+from bonito.providers.registry import unavailable_types
 from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Plan
 from bonito.routing.request import RouteRequest
@@ -92,7 +94,7 @@ class Gateway:
             elif path == "/v1/models" or path.startswith("/v1/models/"):
                 await self._models(scope, send, path, base)
             elif path == "/health":
-                await send_json(send, 200, {"status": "ok"}, base)
+                await send_json(send, 200, {"status": "ok", "version": __version__}, base)
             elif path == "/health/ready":
                 await self._ready(send, base)
             else:
@@ -123,7 +125,12 @@ class Gateway:
 
     async def _ready(self, send: Any, base: Headers) -> None:
         ok, stores = (True, {}) if self.ready_check is None else await self.ready_check()
-        await send_json(send, 200 if ok else 503, {"status": "ok" if ok else "unavailable", **stores}, base)
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", **stores}
+        failed = unavailable_types()
+        if failed:
+            # the rest serves, so still 200; the reason names the package to install
+            body["providers_unavailable"] = failed
+        await send_json(send, 200 if ok else 503, body, base)
 
     # -- /v1/chat/completions, /v1/completions, /v1/embeddings ------------
     async def _invoke(self, scope: Scope, receive: Any, send: Any, op: Operation, rid: str,

@@ -136,10 +136,12 @@ def passthrough(exc: UpstreamError) -> GatewayError:
     """A client-caused upstream 4xx, answered with the upstream's own status and message."""
     body = exc.body
     err = body.get("error") if body is not None else None
-    if body is not None and isinstance(err, dict) and not {"message", "type", "param", "code"} <= err.keys():
-        # the upstream's own body, completed to OpenAI's four keys
-        body = {**body, "error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code,
-                                  **err}}
+    if body is not None and isinstance(err, dict) and (not {"message", "type", "param", "code"} <= err.keys()
+                                                       or not isinstance(err.get("type"), str)):
+        # the upstream's own body, completed to OpenAI's four keys (`type` a string, as ErrorResponse wants)
+        body = {**body, "error": {"message": exc.message, "param": exc.param, "code": exc.code, **err,
+                                  "type": err["type"] if isinstance(err.get("type"), str)
+                                  else exc.type or "invalid_request_error"}}
     return GatewayError(exc.status, exc.message, type=exc.type or "invalid_request_error", code=exc.code,
                         param=exc.param, body=body)
 

@@ -185,13 +185,16 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
     )
 
 
-def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry]) -> RouteEntry:
+def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry], *, org_id: str = DEFAULT_ORG,
+                  id: str | None = None) -> RouteEntry:
+    """The one route compiler: `bonito.yaml`'s routes and the API's routing policies alike."""
     return RouteEntry(
         name=name, strategy=r.strategy,
         targets=tuple(models[t.model] for t in r.targets),
         weights=tuple(t.weight for t in r.targets),
         retries=r.retries, timeout_s=r.timeout_s, breaker=r.circuit_breaker,
         attempt_timeout_s=r.attempt_timeout_s, rules=tuple(r.rules), smart_threshold=r.smart.threshold,
+        org_id=org_id, id=id,
     )
 
 

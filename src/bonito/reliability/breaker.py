@@ -113,7 +113,7 @@ class CircuitBreaker:
 
 
 class LocalBreakers:
-    """Breakers of this process, by key (route and target)."""
+    """Breakers of this process, by key (org, route and target)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -145,6 +145,7 @@ class LocalBreakers:
         return None
 
 
-def breaker_key(route: str, target: str) -> str:
-    """Breakers are per target of a route: the same model in two routes has two breakers."""
-    return f"{route}\x1f{target}"
+def breaker_key(org: str, route: str, target: str) -> str:
+    """Breakers are per target of an org's route: the same model in two routes has two breakers,
+    and two orgs' routes of the same name never share one (in this process or in Redis)."""
+    return f"{org}\x1f{route}\x1f{target}"

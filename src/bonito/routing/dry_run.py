@@ -41,7 +41,7 @@ def dry_run(router: Router, snap: Snapshot, route: RouteEntry | str, body: Mappi
     for t in plan.targets:
         state = "closed"
         if plan.breaker is not None and plan.breaker_route is not None:
-            state = router.breakers.state(breaker_key(plan.breaker_route, t.name), plan.breaker)
+            state = router.breakers.state(breaker_key(plan.org_id, plan.breaker_route, t.name), plan.breaker)
         if first is None and state != "open":
             first = t.name
         targets.append({"model": t.name, "provider": t.provider_id, "provider_type": t.provider_type,

@@ -21,26 +21,27 @@ class RouteHooks(TargetHooks):
     async def admit(self, plan: Plan, target: ModelEntry) -> Admission | None:
         if plan.breaker is None or plan.breaker_route is None:
             return "closed"
-        verdict = await self._breakers().acquire(breaker_key(plan.breaker_route, target.name), plan.breaker)
+        verdict = await self._breakers().acquire(breaker_key(plan.org_id, plan.breaker_route, target.name),
+                                                 plan.breaker)
         return None if verdict == "open" else verdict
 
     def started(self, target: ModelEntry) -> None:
-        self.obs.started(target.name)
+        self.obs.started(target)
 
     def finished(self, plan: Plan, target: ModelEntry, admission: Admission, result: AttemptResult,
                  ms: float, stream: bool) -> bool:
         if result == "ok":
             if stream:
-                self.obs.ttft(target.name, ms)
+                self.obs.ttft(target, ms)
             else:
-                self.obs.latency(target.name, ms)
+                self.obs.latency(target, ms)
         if plan.breaker is None or plan.breaker_route is None:
             return True
         counted = "ok" if result == "answered" else result  # an upstream that answers a 4xx is working
-        return self._breakers().record(breaker_key(plan.breaker_route, target.name), plan.breaker, counted,
-                                       admission == "probe")
+        return self._breakers().record(breaker_key(plan.org_id, plan.breaker_route, target.name), plan.breaker,
+                                       counted, admission == "probe")
 
     def released(self, target: ModelEntry, total_ms: float | None) -> None:
-        self.obs.released(target.name)
+        self.obs.released(target)
         if total_ms is not None:
-            self.obs.latency(target.name, total_ms)
+            self.obs.latency(target, total_ms)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bonito.config.schema import BreakerConfig
-from bonito.gateway.snapshot import ModelEntry
+from bonito.gateway.snapshot import DEFAULT_ORG, ModelEntry
 
 
 @dataclass(slots=True)
@@ -33,6 +33,7 @@ class Plan:
     strategy: str
     reason: str
     route: str | None = None  # the route the request addressed (by name or rt- key)
+    org_id: str = DEFAULT_ORG  # whose routing state (breakers) the plan uses
     max_attempts: int = 1  # per target
     timeout_s: float | None = None  # total, across attempts; None = the providers' own
     considered: list[str] = field(default_factory=list)

@@ -69,24 +69,25 @@ class Router:
         req.check()
         routes = names.routes if names is not None else {}
         models = names.models if names is not None else {}
-        serving, targets, rule_name, pool_key = route, route.targets, None, route.name
+        # strategy state (round-robin turns, A/B draws) is per org and route, or per org, route and rule
+        serving, targets, rule_name, pool_key = route, route.targets, None, f"{route.org_id}\x1f{route.name}"
         match = first_match(route.rules, req) if route.rules else None
         if match is not None:
             i, rule = match
             rule_name = rule.name or f"rules[{i}]"
             if rule.route is not None and rule.route in routes:
                 serving = routes[rule.route]
-                targets, pool_key = serving.targets, serving.name
+                targets, pool_key = serving.targets, f"{serving.org_id}\x1f{serving.name}"
             elif rule.targets is not None:
                 targets = tuple(models[m] for m in rule.targets if m in models) or route.targets
-                pool_key = f"{route.name}\x1f{rule_name}"
+                pool_key = f"{route.org_id}\x1f{route.name}\x1f{rule_name}"
         weights = serving.weights if targets is serving.targets else tuple(None for _ in targets)
         pool = Pool(pool_key, targets, weights, serving.smart_threshold)
         strategy = self.strategies.get(serving.strategy) or self.strategies["failover"]
         choice = strategy.rank(pool, req, commit)
         reason = choice.reason if rule_name is None else f"rule '{rule_name}' matched; {choice.reason}"
         return Plan(
-            choice.order, serving.strategy, reason, route=route.name,
+            choice.order, serving.strategy, reason, route=route.name, org_id=route.org_id,
             max_attempts=serving.retries.max_attempts, timeout_s=serving.timeout_s,
             considered=[t.name for t in targets], attempt_timeout_s=serving.attempt_timeout_s,
             breaker=serving.breaker, breaker_route=serving.name, rule=rule_name, scores=choice.scores,

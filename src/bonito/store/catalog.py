@@ -103,6 +103,8 @@ class RoutingPolicyRow(Base):
     breaker_error_rate: Mapped[float | None] = mapped_column(Float)  # None: consecutive failures only
     breaker_window_s: Mapped[float] = mapped_column(Float, default=60.0, server_default=text("60"))
     breaker_min_requests: Mapped[int] = mapped_column(Integer, default=20, server_default=text("20"))
+    # the route's fields without a column above (attempt_timeout_s, rules, smart, ...), as in bonito.yaml
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str | None] = mapped_column(String(16))
     key_last4: Mapped[str | None] = mapped_column(String(4))

@@ -1,21 +1,18 @@
-"""The usage rollups: `usage_hourly` everywhere, `usage_daily` on PostgreSQL, kept by a trigger.
+"""The usage rollups: `usage_hourly` everywhere, `usage_daily` on PostgreSQL, kept per batch.
 
 Each rollup holds one row per (org, UTC hour or day, dimensions): model requested
 and used, key id and name, provider, route and the exact status code; `dims` is
-the key for those (md5 of them on PostgreSQL, the id of the group's first record
-on SQLite). Its counters (requests, tokens, cost, latency sum, retried, streamed)
-and, in `*_latency` under the same key, a fixed log-spaced latency histogram
-(`LAT_BOUNDS`, 16 buckets a decade, 1 ms to 1000 s) are kept by a trigger on
-usage_records, in the inserting transaction and for the rows really inserted
-only: rows skipped by ON CONFLICT DO NOTHING (a replayed batch) never count
-twice, and rows written by any other path count too. On PostgreSQL it is one
-statement-level trigger (a transition table, aggregated per INSERT statement)
-that keeps both tiers; on SQLite a row trigger keeps the hourly tier only (a
-second per-row upsert would double the embedded store's write cost, and its
-installs are small). Sums over a rollup are exact; percentiles from it are exact
-to the bucket.
+the key for those (their md5 on PostgreSQL, spelled out on SQLite). Its counters
+(requests, tokens, cost, latency sum, retried, streamed) and, in `*_latency` under
+the same key, a fixed log-spaced latency histogram (`LAT_BOUNDS`, 16 buckets a
+decade, 1 ms to 1000 s) are kept in the inserting transaction, for the rows really
+inserted only: rows skipped as already stored (a replayed batch) never count twice.
+On PostgreSQL one statement-level trigger (a transition table, aggregated per INSERT
+statement) keeps both tiers, so rows written by any path count; on SQLite the batch
+writer (`bonito.store.usage.insert_usage`) aggregates each batch with two upserts,
+where a row trigger cost five statements a record. Sums over a rollup are exact;
+percentiles from it are exact to the bucket.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -166,15 +163,17 @@ _PG_TRIGGER = ("CREATE TRIGGER usage_hourly_add AFTER INSERT ON usage_records RE
                "usage_new_rows FOR EACH STATEMENT EXECUTE FUNCTION usage_hourly_add()")
 
 
-# --- SQLite: a row trigger keeps the hourly tier ---
+# --- SQLite: the batch writer aggregates each batch into the hourly tier ---
 
 # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here): the hour is a prefix
 _LITE_HOUR = "substr({r}.created_at, 1, 13) || ':00:00.000000'"
 
 
-def _lite_match(r: str) -> str:
-    dims = " AND ".join(f"{d} IS {r}.{d}" for d in DIMENSIONS)
-    return f"org_id = {r}.org_id AND hour = {_LITE_HOUR.format(r=r)} AND {dims}"
+def _lite_key(r: str) -> str:
+    """The dimensions spelled out unambiguously (SQLite has no md5): the upsert key of a group."""
+    return " || char(31) || ".join(
+        f"CASE WHEN {r}.{d} IS NULL THEN '-' ELSE '+' || length({r}.{d}) || ':' || {r}.{d} END"
+        for d in DIMENSIONS)
 
 
 def _lite_bucket(r: str, i: int) -> str:
@@ -183,46 +182,33 @@ def _lite_bucket(r: str, i: int) -> str:
     return " AND ".join(x for x in (lo, hi) if x)
 
 
-def _lite_trigger() -> list[str]:
+def _lite_aggregate(source: str, upsert: bool) -> list[str]:
+    """Aggregate `source` rows into the hourly tier (adding to existing groups when `upsert`)."""
     dims = ", ".join(DIMENSIONS)
-    new_dims = ", ".join(f"NEW.{d}" for d in DIMENSIONS)
-    hour = _LITE_HOUR.format(r="NEW")
-    add = ", ".join([
-        "requests = requests + 1", "prompt_tokens = prompt_tokens + NEW.prompt_tokens",
-        "completion_tokens = completion_tokens + NEW.completion_tokens", "cost_usd = cost_usd + NEW.cost_usd",
-        "latency_sum = latency_sum + NEW.latency_ms", "retried = retried + (NEW.attempts > 1)",
-        "streamed = streamed + (NEW.stream != 0)"])
-    add_lat = ", ".join(f"{c} = {c} + ({_lite_bucket('NEW', i)})" for i, c in enumerate(LAT_COLUMNS))
-    return [
-        f"CREATE INDEX IF NOT EXISTS ix_usage_hourly_dims ON usage_hourly (org_id, hour, {dims})",
-        f"""CREATE TRIGGER usage_hourly_add AFTER INSERT ON usage_records BEGIN
-            INSERT INTO usage_hourly (org_id, hour, dims, {dims}, {", ".join(_SUMS)})
-            SELECT NEW.org_id, {hour}, NEW.id, {new_dims}, {", ".join("0" for _ in _SUMS)}
-            WHERE NOT EXISTS (SELECT 1 FROM usage_hourly WHERE {_lite_match("NEW")});
-            UPDATE usage_hourly SET {add} WHERE {_lite_match("NEW")};
-            INSERT OR IGNORE INTO usage_hourly_latency (org_id, hour, dims, {", ".join(LAT_COLUMNS)})
-            SELECT org_id, hour, dims, {", ".join("0" for _ in LAT_COLUMNS)}
-            FROM usage_hourly WHERE {_lite_match("NEW")};
-            UPDATE usage_hourly_latency SET {add_lat} WHERE org_id = NEW.org_id AND hour = {hour}
-                AND dims = (SELECT dims FROM usage_hourly WHERE {_lite_match("NEW")});
-        END""",
-    ]
-
-
-def _lite_rebuild() -> list[str]:
-    dims = ", ".join(DIMENSIONS)
+    hour = _LITE_HOUR.format(r="r")
     hist = ", ".join(f"sum({_lite_bucket('r', i)})" for i in range(len(LAT_COLUMNS)))
+    add = ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
+    add_lat = ", ".join(f"{c} = {c} + excluded.{c}" for c in LAT_COLUMNS)
+    # SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT to parse the upsert
+    on_sums = f" WHERE true ON CONFLICT (org_id, hour, dims) DO UPDATE SET {add}" if upsert else ""
+    on_lat = f" WHERE true ON CONFLICT (org_id, hour, dims) DO UPDATE SET {add_lat}" if upsert else ""
     return [f"""
         INSERT INTO usage_hourly (org_id, hour, dims, {dims}, {", ".join(_SUMS)})
-        SELECT org_id, {_LITE_HOUR.format(r="r")}, min(id), {dims}, count(*), sum(prompt_tokens),
-            sum(completion_tokens), sum(cost_usd), sum(latency_ms), sum(attempts > 1), sum(stream != 0)
-        FROM usage_records r
-        GROUP BY org_id, {_LITE_HOUR.format(r="r")}, {dims}""", f"""
+        SELECT org_id, hour, dims, {dims}, requests, prompt_tokens, completion_tokens, cost_usd, latency_sum,
+            retried, streamed FROM (
+            SELECT org_id, {hour} AS hour, {_lite_key("r")} AS dims, {dims}, count(*) AS requests,
+                sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+                sum(cost_usd) AS cost_usd, sum(latency_ms) AS latency_sum, sum(attempts > 1) AS retried,
+                sum(stream != 0) AS streamed
+            FROM {source} r GROUP BY 1, 2, 3){on_sums}""", f"""
         INSERT INTO usage_hourly_latency (org_id, hour, dims, {", ".join(LAT_COLUMNS)})
-        SELECT h.org_id, h.hour, h.dims, {hist}
-        FROM usage_records r JOIN usage_hourly h ON h.org_id = r.org_id AND h.hour = {_LITE_HOUR.format(r="r")}
-            AND {" AND ".join(f"h.{d} IS r.{d}" for d in DIMENSIONS)}
-        GROUP BY h.org_id, h.hour, h.dims"""]
+        SELECT * FROM (SELECT org_id, {hour} AS hour, {_lite_key("r")} AS dims, {hist}
+            FROM {source} r GROUP BY 1, 2, 3){on_lat}"""]
+
+
+def lite_batch_rollup() -> list[str]:
+    """Statements adding the rows of `temp.usage_batch` (a batch just stored) to the hourly tier."""
+    return _lite_aggregate("temp.usage_batch", upsert=True)
 
 
 # --- install, remove, rebuild ---
@@ -240,10 +226,8 @@ def install_trigger(conn: Connection) -> None:
         conn.execute(text(_pg_function(tiers(conn))))
         conn.execute(text("DROP TRIGGER IF EXISTS usage_hourly_add ON usage_records"))
         conn.execute(text(_PG_TRIGGER))
-    else:
+    else:  # the batch writer keeps SQLite's tier (`lite_batch_rollup`); no row trigger
         conn.execute(text("DROP TRIGGER IF EXISTS usage_hourly_add"))
-        for ddl in _lite_trigger():
-            conn.execute(text(ddl))
 
 
 def uninstall_rollups(conn: Connection) -> None:
@@ -261,7 +245,7 @@ def rebuild_rollups_sync(conn: Connection) -> None:
         conn.execute(text(f"DELETE FROM {tier.counters.name}"))
         conn.execute(text(f"DELETE FROM {tier.latency.name}"))
     if conn.dialect.name != "postgresql":
-        for sql in _lite_rebuild():
+        for sql in _lite_aggregate("usage_records", upsert=False):
             conn.execute(text(sql))
         return
     for tier in kept:

@@ -1,6 +1,7 @@
 """The usage_records table and its batch insert (replays skip ids already stored).
 
-The rollups that analytics read are kept from it by a trigger: see `bonito.store.rollup`.
+The rollups that analytics read are kept per batch, in the inserting transaction: by a
+statement trigger on PostgreSQL, by the insert below on SQLite (`bonito.store.rollup`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import Executable
 
 from bonito.store.base import Base
+from bonito.store.rollup import lite_batch_rollup
 from bonito.store.types import PicoUSD
 from bonito.usage.record import UsageRecord
 
@@ -70,6 +74,19 @@ class UsageRow(Base):
 
 _COLUMNS = [c.name for c in UsageRow.__table__.columns]
 
+# SQLite: a batch lands in this per-connection temporary table first, so that the ids already stored
+# are dropped once and the rollup is aggregated from exactly the rows inserted
+_BATCH = Table("usage_batch", MetaData(), *[c._copy() for c in UsageRow.__table__.columns])
+_LITE_BATCH_DDL = text(
+    "CREATE TEMP TABLE IF NOT EXISTS usage_batch (id TEXT PRIMARY KEY, "
+    + ", ".join(c for c in _COLUMNS if c != "id") + ")")
+_LITE_BATCH_STEPS = [text(sql) for sql in (
+    "DELETE FROM temp.usage_batch WHERE EXISTS (SELECT 1 FROM main.usage_records u WHERE u.id = usage_batch.id)",
+    f"INSERT INTO main.usage_records ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM temp.usage_batch",
+    *lite_batch_rollup(),
+    "DELETE FROM temp.usage_batch",
+)]
+
 
 def _cut(v: str | None, n: int = 200) -> str | None:
     # a client-chosen string must never make a batch unwritable
@@ -95,14 +112,18 @@ async def insert_usage(engine: AsyncEngine, records: Sequence[UsageRecord]) -> N
         return
     table = UsageRow.__table__
     assert isinstance(table, Table)
-    stmt: Executable
+    rows = [_row(r) for r in records]
     if engine.dialect.name == "postgresql":
         # RETURNING makes SQLAlchemy send one multi-row INSERT per batch (insertmanyvalues) rather than
         # one per row, so PostgreSQL's statement trigger aggregates the batch once
-        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-    else:  # SQLite's trigger is per row: a plain executemany is cheapest
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["id"])
-    async with engine.begin() as conn:  # a trigger adds the rows inserted (not the skipped) to usage_hourly
-        await conn.execute(stmt, [_row(r) for r in records])
+        stmt: Executable = pg_insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+        async with engine.begin() as conn:
+            await conn.execute(stmt, rows)
+        return
+    async with engine.begin() as conn:
+        await conn.execute(_LITE_BATCH_DDL)
+        await conn.execute(sqlite_insert(_BATCH).on_conflict_do_nothing(index_elements=["id"]), rows)
+        for step in _LITE_BATCH_STEPS:
+            await conn.execute(step)
 
 

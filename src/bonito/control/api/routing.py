@@ -8,18 +8,13 @@ from fastapi import APIRouter, Body, Response, status
 
 from bonito.control.api.guards import Writable
 from bonito.control.deps import Admin, CtxDep, Member, SessionDep, Viewer
-from bonito.control.schemas.routing import (
-    DryRunIn,
-    RoutingPolicyCreatedOut,
-    RoutingPolicyIn,
-    RoutingPolicyOut,
-)
+from bonito.control.schemas.routing import DryRunIn, RoutingPolicyIn, RoutingPolicyOut, RoutingPolicyPatch
 from bonito.control.services import routing
 
 router = APIRouter(prefix="/api/routing-policies", tags=["routing policies"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RoutingPolicyCreatedOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RoutingPolicyOut)
 async def create(body: RoutingPolicyIn, user: Admin, _w: Writable, session: SessionDep) -> Any:
     """A route (as in bonito.yaml's `routes:`); a bound rt- key, when asked for, is shown once."""
     return await routing.create(session, user, body)
@@ -33,6 +28,13 @@ async def list_policies(user: Viewer, session: SessionDep) -> Any:
 @router.get("/{policy_id}", response_model=RoutingPolicyOut)
 async def get(policy_id: str, user: Viewer, session: SessionDep) -> Any:
     return await routing.get(session, user, policy_id)
+
+
+@router.patch("/{policy_id}", response_model=RoutingPolicyOut)
+async def update(policy_id: str, body: RoutingPolicyPatch, user: Admin, _w: Writable, session: SessionDep) -> Any:
+    """Change any fields (the rest are kept); serving on every replica within 2 s. A new rt- key, when
+    set or generated, is shown once."""
+    return await routing.update(session, user, policy_id, body)
 
 
 @router.delete("/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,72 +1,72 @@
-"""Routing policies (the `routes:` of bonito.yaml, through the API)."""
+"""Routing policies: the `routes:` of bonito.yaml through the API.
+
+One schema for both: a policy IS a `RouteConfig` (config/schema.py) plus its
+name, so every field a route takes in bonito.yaml (rules, smart settings,
+attempt timeouts, and any added later) is taken, stored and returned here too.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    field_serializer,
+    model_validator,
+)
 
-from bonito.control.schemas.common import ApiModel, Name, OutModel
+from bonito.config.schema import RouteConfig, RouteRule, RouteTarget
+from bonito.control.schemas.common import ApiModel, Name
 
-Strategy = Literal["failover", "cost_optimized", "latency_optimized", "balanced", "ab_test", "round_robin",
-                   "least_busy", "smart"]
-
-
-class TargetIn(ApiModel):
-    model: Annotated[str, Field(min_length=1, max_length=200)]
-    weight: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
-
-
-class RetriesIn(ApiModel):
-    max_attempts: Annotated[int, Field(ge=1, le=5)] = 3
-
-
-class BreakerIn(ApiModel):
-    failure_threshold: Annotated[int, Field(ge=1, le=10_000)] = 5
-    cooldown_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
-    error_rate: Annotated[float, Field(gt=0, le=1)] | None = Field(
-        default=None, description="also open when this share of the calls in the last window_s failed; null: off")
-    window_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
-    min_requests: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+RouteKey = Annotated[str, StringConstraints(min_length=8, max_length=200, pattern=r"^rt-[!-~]+$")]
 
 
-class BreakerOut(OutModel):
-    failure_threshold: int
-    cooldown_s: float
-    error_rate: float | None
-    window_s: float
-    min_requests: int
+class RoutingPolicyIn(ApiModel, RouteConfig):
+    """A route exactly as a `routes:` entry of bonito.yaml takes it, plus its name."""
 
-
-class RoutingPolicyIn(ApiModel):
     name: Name
-    strategy: Strategy = "failover"
-    targets: list[TargetIn] = Field(min_length=1, max_length=50)
-    retries: RetriesIn = Field(default_factory=RetriesIn)
-    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    circuit_breaker: BreakerIn = Field(default_factory=BreakerIn)
-    key: Annotated[str, StringConstraints(min_length=8, max_length=200, pattern=r"^rt-[!-~]+$")] | None = Field(
-        default=None, description="an rt- key to bind to this policy (shown back once)")
+    key: RouteKey | None = Field(default=None, description="an rt- key to bind to this policy (shown back once)")
     generate_key: bool = Field(default=False, description="make a new rt- key, shown once in the answer")
 
 
-class RoutingPolicyOut(OutModel):
+def _all_optional(model: type[BaseModel]) -> type[BaseModel]:
+    """`model`'s fields, each optional with its own constraints: a PATCH body."""
+    fields: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        optional: Any = f.annotation | None  # type: ignore[operator]  # a type, never None, on a model
+        fields[name] = (Annotated[optional, *f.metadata] if f.metadata else optional,
+                        Field(default=None, description=f.description))
+    return create_model(f"{model.__name__}Patch", __base__=ApiModel, **fields)
+
+
+class RoutingPolicyPatch(_all_optional(RoutingPolicyIn)):  # type: ignore[misc]  # derived, cannot drift
+    """Any fields of a policy; the rest are kept. Objects (`circuit_breaker`, `smart`, `retries`) merge
+    field by field, lists (`targets`, `rules`) are replaced; null puts a field back to its default
+    (`"key": null` unbinds the rt- key)."""
+
+
+class RoutingPolicyOut(RouteConfig):
+    """A stored policy: every field of a route, and its id, name and key hint. `key` (the plaintext rt-
+    key) is only in the answer that made it; null otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     id: str
     name: str
-    strategy: str
-    targets: list[dict[str, Any]]
-    retries: dict[str, int]
-    timeout_s: float
-    circuit_breaker: BreakerOut
     key_prefix: str | None
     key_last4: str | None
     created_at: datetime
     updated_at: datetime
 
-
-class RoutingPolicyCreatedOut(RoutingPolicyOut):
-    key: str | None = None
+    @field_serializer("targets", "rules")
+    def _as_written(self, items: list[RouteTarget] | list[RouteRule]) -> list[dict[str, Any]]:
+        # unset members (a target's weight, a rule's other kind of action) left out, as they were posted
+        return [item.model_dump(exclude_none=True) for item in items]
 
 
 class DryRunIn(ApiModel):

@@ -118,7 +118,8 @@ def from_messages_response(resp: Mapping[str, Any]) -> dict[str, Any]:
             })
         elif kind == "thinking":
             reasoning.append(str(block.get("thinking", "")))
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not tool_calls else None}
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not tool_calls else None,
+                               "refusal": None}
     if tool_calls:
         message["tool_calls"] = tool_calls
     if reasoning:

@@ -18,7 +18,7 @@ def error_from_azure(status: int, headers: Mapping[str, str] | None, body: bytes
         message = str(parsed["message"])
         code = str(parsed.get("statusCode") or status)
         exc = UpstreamError(status, message, code=code,
-                            body={"error": {"message": message, "type": None, "param": None, "code": code}})
+                            body={"error": {"message": message, "type": "upstream_error", "param": None, "code": code}})
     else:
         exc = error_from_response(status, headers, body)
     retry_ms = _float(headers.get("retry-after-ms") if headers is not None else None)

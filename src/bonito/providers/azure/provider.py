@@ -83,7 +83,10 @@ class AzureProvider:
         )
         if status >= 400:
             raise error_from_azure(status, headers, body)
-        return json_object(body)
+        out = json_object(body)
+        if "system_fingerprint" in out and out["system_fingerprint"] is None:
+            del out["system_fingerprint"]  # Azure's v1 API sends null; OpenAI's schema has a string or nothing
+        return out
 
     async def stream(self, call: Call) -> AsyncIterator[dict[str, Any]]:
         """Chat or completion chunks as Azure sends them, minus its choices-less prompt-filter chunk.

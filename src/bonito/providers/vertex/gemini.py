@@ -451,7 +451,8 @@ def chat_response(resp: Mapping[str, Any], model: str) -> dict[str, Any]:
         text, thoughts, calls = split_parts((cand.get("content") or {}).get("parts"))
         for call in calls:
             del call["index"]  # only stream deltas carry an index
-        message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
+        message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None,
+                                   "refusal": None}
         if calls:
             message["tool_calls"] = calls
         if thoughts:
@@ -461,7 +462,7 @@ def chat_response(resp: Mapping[str, Any], model: str) -> dict[str, Any]:
     if not choices:
         # No candidates: the prompt itself was blocked (promptFeedback.blockReason).
         blocked = bool((resp.get("promptFeedback") or {}).get("blockReason"))
-        choices.append({"index": 0, "message": {"role": "assistant", "content": ""}, "logprobs": None,
+        choices.append({"index": 0, "message": {"role": "assistant", "content": "", "refusal": None}, "logprobs": None,
                         "finish_reason": "content_filter" if blocked else "stop"})
     choices.sort(key=lambda c: c["index"])
     rid = resp.get("responseId")

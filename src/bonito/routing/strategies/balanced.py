@@ -14,7 +14,7 @@ class Balanced:
 
     def rank(self, pool: Pool, req: RouteRequest, commit: bool) -> Choice:
         costs = [float(estimated_cost(t, req)) for t in pool.targets]
-        lats = [self.obs.recent_latency(t.name) for t in pool.targets]
+        lats = [self.obs.recent_latency(t) for t in pool.targets]
         max_cost = max(costs) or 1.0
         known = [v for v in lats if v is not None]
         max_lat = max(known) if known else 1.0

@@ -15,7 +15,7 @@ class LatencyOptimized:
         self.obs = deps.observations
 
     def rank(self, pool: Pool, req: RouteRequest, commit: bool) -> Choice:
-        lat = [self.obs.recent_latency(t.name) for t in pool.targets]
+        lat = [self.obs.recent_latency(t) for t in pool.targets]
         order = sorted(range(len(pool.targets)), key=lambda i: (lat[i] is not None, lat[i] or 0.0, i))
         first = order[0]
         best = pool.targets[first]
@@ -24,7 +24,7 @@ class LatencyOptimized:
         else:
             reason = f"lowest recent latency: '{best.name}' at {lat[first]:.1f} ms"
         scores = {t.name: {"latency_ms": None if v is None else round(v, 3),
-                           "ttft_ms": _round(self.obs.recent_ttft(t.name))}
+                           "ttft_ms": _round(self.obs.recent_ttft(t))}
                   for t, v in zip(pool.targets, lat, strict=True)}
         return Choice([pool.targets[i] for i in order], reason, scores)
 

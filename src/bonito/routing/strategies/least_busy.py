@@ -11,7 +11,7 @@ class LeastBusy:
         self.obs = deps.observations
 
     def rank(self, pool: Pool, req: RouteRequest, commit: bool) -> Choice:
-        busy = [self.obs.in_flight(t.name) for t in pool.targets]
+        busy = [self.obs.in_flight(t) for t in pool.targets]
         order = sorted(range(len(pool.targets)), key=lambda i: (busy[i], i))
         best = pool.targets[order[0]]
         return Choice([pool.targets[i] for i in order],
