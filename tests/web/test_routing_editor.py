@@ -5,6 +5,7 @@ PATCH /api/routing-policies/{id} and the rules fields of the contract's "Routes"
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -36,7 +37,8 @@ async def setup_route(api: Control, first: FakeOpenAI, second: FakeOpenAI) -> tu
         await api.post("/api/models", {"name": model, "provider_id": provider["id"], "model": model})
     policy = await api.post("/api/routing-policies", {"name": "chat", "strategy": "failover",
                                                       "targets": [{"model": "alpha"}, {"model": "beta"}]})
-    key = (await api.post("/api/gateway/keys", {"name": "app"}))["key"]
+    # the test sends a few dozen requests in a minute: more than a key's default limit
+    key = (await api.post("/api/gateway/keys", {"name": "app", "requests_per_minute": 10_000}))["key"]
     return policy, key
 
 
@@ -102,12 +104,15 @@ async def test_edit_every_field_in_place_then_delete(page: Any, platform: Bonito
         # the rule serves traffic within 2 s: premium and long goes to beta, the rest by the strategy
         deadline = time.monotonic() + 10
         while True:
-            r = await ask(http, key, metadata={"tier": "premium"}, max_tokens=1000)
-            if r.headers.get("x-bonito-model-used") == "beta" and all(
-                    (await ask(http, key, metadata={"tier": "premium"}, max_tokens=1000)).headers[
-                        "x-bonito-model-used"] == "beta" for _ in range(3)):
+            used = [(await ask(http, key, metadata={"tier": "premium"}, max_tokens=1000)).headers.get(
+                "x-bonito-model-used") for _ in range(4)]
+            if used == ["beta"] * 4:
                 break
-            assert time.monotonic() < deadline, "the rule did not take effect"
+            assert time.monotonic() < deadline, f"the rule did not take effect: {used}"
+            await asyncio.sleep(0.2)
+        # without the rule's conditions, round robin serves both targets
+        others = {(await ask(http, key)).headers["x-bonito-model-used"] for _ in range(4)}
+        assert others == {"alpha", "beta"}
 
         # the editor opens on the saved values
         row = await open_routing(page)
@@ -123,7 +128,11 @@ async def test_edit_every_field_in_place_then_delete(page: Any, platform: Bonito
         await row.get_by_role("button", name="Delete chat").click()
         await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
         await expect(page.locator("tr[data-policy=chat]")).to_have_count(0)
-        assert (await ask(http, key)).status_code == 404
+
+        async def gone() -> bool:
+            return (await ask(http, key)).status_code == 404
+
+        await until(gone, "the deleted route stops serving")
 
 
 async def test_a_bad_value_is_named_on_the_form(page: Any, platform: BonitoServer, fake: FakeOpenAI,
