@@ -9,7 +9,6 @@ import { read } from "./schema.js";
 /** The edit form for `policy`; `strategies` are [value, label] pairs, `onSaved(updated)` after a save. */
 export function routeEditor(policy, { strategies, models, routes, onSaved, onCancel }) {
   const breaker = read(policy, "RoutingPolicyOut", "circuit_breaker") || {};
-  // attempt_timeout_s, smart and rules: read plainly until RoutingPolicyOut describes them
   const num = (v) => (v === undefined || v === null ? "" : String(v));
   const datalist = nextId("route-models");
   const targets = h("div", { class: "targets" });
@@ -27,11 +26,11 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
   const strategy = field("Strategy", { name: "strategy", required: true }, { control: "select", options: strategies });
   strategy.querySelector("select").value = read(policy, "RoutingPolicyOut", "strategy");
   const smart = field("Smart threshold", { name: "smart_threshold", type: "number", min: "0", max: "1", step: "0.01",
-    value: num(policy.smart && policy.smart.threshold) }, { hint: "0–1: at or above it, the strongest target first" });
+    value: num(read(read(policy, "RoutingPolicyOut", "smart"), "SmartConfig", "threshold")) }, { hint: "0–1: at or above it, the strongest target first" });
   const syncSmart = () => { smart.hidden = strategy.querySelector("select").value !== "smart"; };
   strategy.querySelector("select").addEventListener("change", syncSmart);
   syncSmart();
-  const rules = rulesEditor(policy.rules || [], { models, routes: routes.filter((r) => r !== read(policy, "RoutingPolicyOut", "name")) });
+  const rules = rulesEditor(read(policy, "RoutingPolicyOut", "rules") || [], { models, routes: routes.filter((r) => r !== read(policy, "RoutingPolicyOut", "name")) });
   const titleId = nextId("edit-title");
   const form = h("form", { class: "route-editor", "aria-labelledby": titleId },
     h("h3", { id: titleId }, `Edit ${read(policy, "RoutingPolicyOut", "name")}`),
@@ -42,15 +41,15 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
       field("Timeout (seconds)", { name: "timeout_s", type: "number", min: "0.001", step: "any", value: num(read(policy, "RoutingPolicyOut", "timeout_s")) },
         { hint: "The whole request, every attempt included" }),
       field("Attempt timeout (seconds)", { name: "attempt_timeout_s", type: "number", min: "0.001", step: "any",
-        value: num(policy.attempt_timeout_s) }, { hint: "Each upstream call; empty: none of its own" })),
+        value: num(read(policy, "RoutingPolicyOut", "attempt_timeout_s")) }, { hint: "Each upstream call; empty: none of its own" })),
     h("fieldset", {}, h("legend", {}, "Targets, in order of preference"), targets, addTarget),
     h("fieldset", {}, h("legend", {}, "Circuit breaker (per target)"), h("div", { class: "grid" },
-      field("Failures to open", { name: "failure_threshold", type: "number", min: "1", step: "1", value: num(read(breaker, "BreakerOut", "failure_threshold")) }),
-      field("Cooldown (seconds)", { name: "cooldown_s", type: "number", min: "0.001", step: "any", value: num(read(breaker, "BreakerOut", "cooldown_s")) }),
-      field("Error rate to open", { name: "error_rate", type: "number", min: "0.01", max: "1", step: "0.01", value: num(read(breaker, "BreakerOut", "error_rate")) },
+      field("Failures to open", { name: "failure_threshold", type: "number", min: "1", step: "1", value: num(read(breaker, "BreakerConfig", "failure_threshold")) }),
+      field("Cooldown (seconds)", { name: "cooldown_s", type: "number", min: "0.001", step: "any", value: num(read(breaker, "BreakerConfig", "cooldown_s")) }),
+      field("Error rate to open", { name: "error_rate", type: "number", min: "0.01", max: "1", step: "0.01", value: num(read(breaker, "BreakerConfig", "error_rate")) },
         { hint: "0–1 of the calls in the window; empty: off" }),
-      field("Window (seconds)", { name: "window_s", type: "number", min: "0.001", step: "any", value: num(read(breaker, "BreakerOut", "window_s")) }),
-      field("Minimum calls", { name: "min_requests", type: "number", min: "1", step: "1", value: num(read(breaker, "BreakerOut", "min_requests")) }))),
+      field("Window (seconds)", { name: "window_s", type: "number", min: "0.001", step: "any", value: num(read(breaker, "BreakerConfig", "window_s")) }),
+      field("Minimum calls", { name: "min_requests", type: "number", min: "1", step: "1", value: num(read(breaker, "BreakerConfig", "min_requests")) }))),
     rules.el,
     h("div", { class: "actions" },
       h("button", { type: "submit", class: "btn btn-primary" }, "Save changes"),
@@ -60,7 +59,7 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
     const updated = await submitting(form, async () => {
       const body = patchBody(form, rules);
       // empty and never set: leave it out (null would clear it)
-      if (body.attempt_timeout_s === null && (policy.attempt_timeout_s === undefined || policy.attempt_timeout_s === null)) {
+      if (body.attempt_timeout_s === null && read(policy, "RoutingPolicyOut", "attempt_timeout_s") == null) {
         delete body.attempt_timeout_s;
       }
       return api("PATCH", `/api/routing-policies/${encodeURIComponent(read(policy, "RoutingPolicyOut", "id"))}`, body);

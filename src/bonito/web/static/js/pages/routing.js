@@ -88,8 +88,8 @@ function createForm(names, strategies, reveal, onCreated) {
     const created = await submitting(form, () => api("POST", "/api/routing-policies", body));
     if (created === undefined) return;
     form.reset();
-    if (created && created.key) revealOnce(reveal, `Key for policy “${created.name}”`, created.key);
-    toast(`Created policy ${read(created, "RoutingPolicyCreatedOut", "name")}`);
+    if (read(created, "RoutingPolicyOut", "key")) revealOnce(reveal, `Key for policy “${created.name}”`, read(created, "RoutingPolicyOut", "key"));
+    toast(`Created policy ${read(created, "RoutingPolicyOut", "name")}`);
     await onCreated();
   });
   return form;
