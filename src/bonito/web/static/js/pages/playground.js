@@ -164,7 +164,7 @@ class AnswerPanel {
   /** The gateway's own record of this request: the exact cost and the routing decision. */
   async record(key, result) {
     const deadline = Date.now() + RECORD_WAIT_MS;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && this.el.isConnected) {  // stop once the user has moved on
       const page = await api("GET", `/api/gateway/logs?${new URLSearchParams({ key_id: read(key, "PlaygroundKeyOut", "id"), limit: "50" })}`);
       const found = itemsOf(page).find((r) => r.request_id === result.requestId);
       if (found) {
