@@ -19,4 +19,8 @@ ROUTERS: list[str] = [
     "bonito.control.governance.api:router",
     "bonito.control.api.costs:router",
     "bonito.control.api.agent:router",
+    "bonito.control.playground.api:router",
+    "bonito.control.onboarding.api:router",
+    "bonito.control.analytics.api:router",
+    "bonito.control.provider_status.api:router",
 ]

@@ -459,3 +459,32 @@ def _csv_line(values: list[Any]) -> bytes:
     buf = io.StringIO()
     csv.writer(buf).writerow(values)
     return buf.getvalue().encode()
+
+
+SERIES_DIMS = {"model": "model", "provider": "provider", "key": "key_name", "route": "route"}
+
+
+async def series_by(session: AsyncSession, f: Filters, group_by: str, by: str) -> dict[str, Any]:
+    """The dashboard's charts: per time bucket, the stats split by `by` (model, provider, key or route), and
+    the latency percentiles of each bucket (exact or from the rollups' histograms, as in `summary`)."""
+    daily = session.get_bind().dialect.name == "postgresql"
+    sources = _sources(f, daily and group_by == "day")
+    groups = await _grouped(session, sources, [f"bucket:{group_by}", SERIES_DIMS[by]])
+    names = await _provider_names(session, f.org_id) if by == "provider" else {}
+    rows = [{"bucket": _iso_bucket(b), "group": names.get(g, g) if g is not None else None, **_stats(*rest)}
+            for (b, g), rest in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))]
+    step = timedelta(days=1) if group_by == "day" else timedelta(hours=1)
+    latency = []
+    for bucket in sorted({r["bucket"] for r in rows}):
+        lo = datetime.fromisoformat(bucket)
+        sub = Filters(f.org_id, max(lo, f.start) if f.start else lo, min(lo + step, f.end) if f.end else lo + step,
+                      f.model, f.key_id, f.provider, f.status)
+        n = sum(r["requests"] for r in rows if r["bucket"] == bucket)
+        subs = _sources(sub, daily)
+        if (n <= EXACT_PERCENTILES_MAX and not sub.dims(H)) or all(s.tier is None for s in subs):
+            pct = await _percentiles(session, sub.where(), n)
+        else:
+            pct = _hist_percentiles(await _histogram(session, subs), n)
+        latency.append({"bucket": bucket, "requests": n, **pct})
+    return {"window": {"start": f.start, "end": f.end}, "group_by": group_by, "by": by, "rows": rows,
+            "latency": latency}

@@ -60,12 +60,3 @@ export function when(value) {
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? String(value) : d.toLocaleString();
 }
-
-/** A key's display form, `bn-abc…wxyz`, from whatever the list returns. */
-export function maskedKey(key) {
-  const shown = pick(key, "display", "masked", "masked_key", "preview");
-  if (shown) return shown;
-  const prefix = pick(key, "prefix", "key_prefix") || "bn-";
-  const last4 = pick(key, "last4", "last_four", "suffix") || "????";
-  return `${prefix}…${last4}`;
-}

@@ -3,11 +3,13 @@
 import { api, itemsOf } from "../api.js";
 import { confirmDialog, field, formValues, h, nextId, pageHeader, replace, showError, submitting, table, toast }
   from "../dom.js";
-import { int, num, pick, usd, when } from "../format.js";
+import { int, num, usd, when } from "../format.js";
+import { read } from "../schema.js";
 import { revealOnce } from "../reveal.js";
 
 const PERIODS = [["monthly", "Monthly"], ["weekly", "Weekly"], ["daily", "Daily"]];
-const RULE_KINDS = [["budget", "Budget reached"], ["error_rate", "Error rate"], ["latency", "p95 latency"]];
+const RULE_KINDS = [["budget", "Budget reached"], ["budget_forecast", "Projected to exceed budget"],
+  ["error_rate", "Error rate"], ["latency", "p95 latency"]];
 const CHANNELS = [["in_app", "In the app"], ["email", "Email"], ["webhook", "Webhooks"]];
 
 export async function render(root) {
@@ -18,7 +20,7 @@ export async function render(root) {
     api("GET", "/api/gateway/keys").then(itemsOf).catch(() => []),
   ]);
   const keyNames = Object.fromEntries(keys.map((k) => [k.id, k.name]));
-  const activeKeys = keys.filter((k) => !pick(k, "revoked", "revoked_at", "is_revoked"));
+  const activeKeys = keys.filter((k) => !read(k, "KeyOut", "revoked_at"));
 
   const budgetList = h("section", { class: "card", "aria-labelledby": "budgets-title" });
   const loadBudgets = async (fresh) => {
@@ -338,7 +340,7 @@ function hookForm(reveal, onCreated) {
     const created = await submitting(form, () => api("POST", "/api/alert-webhooks", values));
     if (created === undefined) return;
     form.reset();
-    revealOnce(reveal, `Signing secret for ${created.url}`, pick(created, "secret"), { noun: "secret" });
+    revealOnce(reveal, `Signing secret for ${created.url}`, read(created, "WebhookCreatedOut", "secret"), { noun: "secret" });
     await onCreated();
   });
   return form;

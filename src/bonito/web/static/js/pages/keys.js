@@ -2,7 +2,8 @@
 
 import { api, itemsOf } from "../api.js";
 import { confirmDialog, field, formValues, h, pageHeader, replace, showError, submitting, table, toast } from "../dom.js";
-import { int, maskedKey, pick, when } from "../format.js";
+import { int, when } from "../format.js";
+import { read } from "../schema.js";
 import { revealOnce } from "../reveal.js";
 
 export async function render(root) {
@@ -13,7 +14,7 @@ export async function render(root) {
   const reveal = h("div", { class: "reveal-slot" });
   const list = h("section", { class: "card", "aria-labelledby": "keys-title" });
   const load = async (fresh) => {
-    const active = fresh.filter((k) => !pick(k, "revoked", "revoked_at", "is_revoked"));
+    const active = fresh.filter((k) => !read(k, "KeyOut", "revoked_at"));
     replace(list, h("h2", { id: "keys-title" }, "Keys"), keyTable(active, async () => {
       load(itemsOf(await api("GET", "/api/gateway/keys")));
     }));
@@ -25,7 +26,7 @@ export async function render(root) {
 }
 
 function createForm(models, reveal, onCreated) {
-  const names = models.map((m) => pick(m, "name", "alias")).filter(Boolean);
+  const names = models.map((m) => read(m, "ModelOut", "name"));
   const form = h("form", { class: "card", "aria-labelledby": "new-key-title" },
     h("h2", { id: "new-key-title" }, "Create a key"),
     h("div", { class: "grid" },
@@ -43,7 +44,7 @@ function createForm(models, reveal, onCreated) {
     const created = await submitting(form, () => api("POST", "/api/gateway/keys", values));
     if (created === undefined) return;
     form.reset();
-    revealOnce(reveal, `New key “${pick(created, "name") || values.name}”`, pick(created, "key", "api_key", "plaintext"));
+    revealOnce(reveal, `New key “${read(created, "KeyCreatedOut", "name")}”`, read(created, "KeyCreatedOut", "key"));
     await onCreated();
   });
   return form;
@@ -52,18 +53,18 @@ function createForm(models, reveal, onCreated) {
 function keyTable(keys, reload) {
   return table("Keys", [
     ["Name", (k) => h("strong", {}, k.name)],
-    ["Key", (k) => h("code", { class: "masked-key" }, maskedKey(k))],
-    ["Limit", (k) => (pick(k, "requests_per_minute", "rpm") ? `${int(pick(k, "requests_per_minute", "rpm"))}/min` : "default")],
+    ["Key", (k) => h("code", { class: "masked-key" }, read(k, "KeyOut", "display"))],
+    ["Limit", (k) => (read(k, "KeyOut", "requests_per_minute") ? `${int(read(k, "KeyOut", "requests_per_minute"))}/min` : "default")],
     ["Models", (k) => allowed(k)],
-    ["Created", (k) => when(pick(k, "created_at", "created"))],
-    ["Last used", (k) => when(pick(k, "last_used_at", "last_used"))],
+    ["Created", (k) => when(read(k, "KeyOut", "created_at"))],
+    ["Expires", (k) => (read(k, "KeyOut", "expires_at") ? when(read(k, "KeyOut", "expires_at")) : "never")],
     ["", (k) => h("button", { type: "button", class: "btn btn-danger", onclick: () => revoke(k, reload) },
       "Revoke", h("span", { class: "visually-hidden" }, ` ${k.name}`))],
   ], keys, { empty: "No active keys. Create one above." });
 }
 
 function allowed(k) {
-  const a = pick(k, "allowed_models");
+  const a = read(k, "KeyOut", "allowed_models");
   const list = Array.isArray(a) ? a : a && typeof a === "object" ? [...(a.models || []), ...(a.providers || []).map((p) => `provider:${p}`)] : [];
   return list.length ? list.join(", ") : "all";
 }

@@ -25,7 +25,7 @@ export async function render(root, { params, navigate }) {
     downloadAuthed(exportBtn.getAttribute("href"),
       { accept: "text/csv", name: "bonito-logs", ext: "csv", done: "CSV export downloaded" }, exportBtn);
   });
-  root.append(pageHeader("Logs", exportBtn), filterForm(filters, navigate));
+  root.append(pageHeader("Logs", exportBtn), filterForm(filters, navigate, await choices()));
 
   const body = await api("GET", `/api/gateway/logs?${query}`);
   const items = itemsOf(body);
@@ -37,13 +37,29 @@ export async function render(root, { params, navigate }) {
       pager({ path: "/logs", filters, cursor, back, next, shown: items.length, navigate })));
 }
 
-function filterForm(filters, navigate) {
-  const form = h("form", { class: "card filters", role: "search", "aria-label": "Filter logs" },
+/** The org's own models, routes, providers and keys, offered in the filters (pick, don't type ids). */
+async function choices() {
+  const [models, routes, providers, keys] = await Promise.all([
+    api("GET", "/api/models"), api("GET", "/api/routing-policies"), api("GET", "/api/providers"),
+    api("GET", "/api/gateway/keys?include_revoked=true"),
+  ].map((call) => call.then(itemsOf).catch(() => [])));
+  return h("div", { hidden: true },
+    h("datalist", { id: "log-models" }, [...models, ...routes].map((m) => h("option", { value: m.name }))),
+    h("datalist", { id: "log-providers" }, providers.map((p) => h("option", { value: p.id, label: `${p.name} (${p.type})` }))),
+    h("datalist", { id: "log-keys" }, keys.map((k) => h("option", { value: k.id, label: `${k.name} (${k.display})` }))),
+    h("datalist", { id: "log-statuses" }, ["200", "success", "error", "4xx", "429", "5xx"].map((v) => h("option", { value: v }))));
+}
+
+function filterForm(filters, navigate, lists) {
+  const form = h("form", { class: "card filters", role: "search", "aria-label": "Filter logs" }, lists,
     h("div", { class: "grid grid-tight" },
-      field("Model", { name: "model", value: filters.model || "", autocomplete: "off" }),
-      field("Status", { name: "status", value: filters.status || "", placeholder: "e.g. 200, 429 or 5xx" }),
-      field("Provider", { name: "provider", value: filters.provider || "", autocomplete: "off" }),
-      field("Key ID", { name: "key_id", value: filters.key_id || "", autocomplete: "off" }),
+      field("Model", { name: "model", value: filters.model || "", autocomplete: "off", list: "log-models" },
+        { hint: "Pick one of your models or routes" }),
+      field("Status", { name: "status", value: filters.status || "", placeholder: "e.g. 200, 429 or 5xx", list: "log-statuses" }),
+      field("Provider", { name: "provider", value: filters.provider || "", autocomplete: "off", list: "log-providers" },
+        { hint: "Pick by name" }),
+      field("Key ID", { name: "key_id", value: filters.key_id || "", autocomplete: "off", list: "log-keys" },
+        { hint: "Pick by name" }),
       field("From", { name: "start", type: "datetime-local", value: toLocal(filters.start) }),
       field("To", { name: "end", type: "datetime-local", value: toLocal(filters.end) })),
     h("div", { class: "actions" },

@@ -2,7 +2,7 @@
 
 import { api, itemsOf } from "../api.js";
 import { field, formValues, h, pageHeader, replace, submitting, table, toast } from "../dom.js";
-import { pick } from "../format.js";
+import { read } from "../schema.js";
 
 export async function render(root) {
   const [models, providers] = await Promise.all([
@@ -42,7 +42,7 @@ function addForm(providers, onCreated) {
     const created = await submitting(form, () => api("POST", "/api/models", values));
     if (created === undefined) return;
     form.reset();
-    toast(`Added model ${pick(created, "name") || values.name}`);
+    toast(`Added model ${read(created, "ModelOut", "name")}`);
     await onCreated();
   });
   return form;
@@ -51,15 +51,15 @@ function addForm(providers, onCreated) {
 function modelTable(models, providers) {
   const names = new Map(providers.map((p) => [String(p.id), p.name]));
   const price = (m, which) => {
-    const v = pick(m, `${which}_cost_per_mtok`, `${which}_price_per_mtok`) ?? pick(m.prices || m.pricing, `${which}_cost_per_mtok`, which);
-    return v === undefined ? "default" : `$${Number(v)}`;
+    const v = which === "input" ? read(m, "ModelOut", "input_cost_per_mtok") : read(m, "ModelOut", "output_cost_per_mtok");
+    return v === undefined || v === null ? "default" : `$${Number(v)}`;
   };
   return table("Models", [
-    ["Public name", (m) => h("strong", {}, pick(m, "name", "alias", "public_name"))],
-    ["Provider", (m) => names.get(String(pick(m, "provider_id"))) || pick(m, "provider", "provider_name") || "—"],
-    ["Upstream model", (m) => h("code", {}, pick(m, "model", "upstream_model", "model_id") || "—")],
+    ["Public name", (m) => h("strong", {}, read(m, "ModelOut", "name"))],
+    ["Provider", (m) => names.get(String(read(m, "ModelOut", "provider_id"))) || "—"],
+    ["Upstream model", (m) => h("code", {}, read(m, "ModelOut", "model"))],
     ["Input / 1M", (m) => price(m, "input")],
     ["Output / 1M", (m) => price(m, "output")],
-    ["Enabled", (m) => (pick(m, "enabled") === false ? "no" : "yes")],
+    ["Enabled", (m) => (read(m, "ModelOut", "enabled") === false ? "no" : "yes")],
   ], models, { empty: "No models yet. Add one above." });
 }

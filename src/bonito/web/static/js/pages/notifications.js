@@ -3,7 +3,8 @@
 import { api, itemsOf } from "../api.js";
 import { refreshUnread } from "../bell.js";
 import { h, pageHeader, replace, showError, submitting, toast } from "../dom.js";
-import { pick, when } from "../format.js";
+import { when } from "../format.js";
+import { read } from "../schema.js";
 
 const PAGE_SIZE = 50;
 const KINDS = [["budget", "Budget thresholds"], ["error_rate", "Error-rate spikes"], ["latency", "Slow p95 latency"],
@@ -39,7 +40,7 @@ export async function render(root, { params, navigate }) {
     markAll.disabled = true;
     try {
       const done = await api("POST", "/api/notifications/read", {});
-      toast(`Marked ${pick(done, "marked") ?? 0} as read`);
+      toast(`Marked ${read(done, "ReadOut", "marked") ?? 0} as read`);
       await load();
     } catch (err) {
       showError(err);
@@ -58,7 +59,7 @@ function appendPage(list, more, body, query) {
     list.replaceWith(h("p", { class: "empty muted" }, "No notifications. Budget and alert-rule alerts appear here."));
   }
   for (const n of items) list.append(item(n));
-  const next = pick(body, "next_cursor");
+  const next = read(body, "NotificationPage", "next_cursor");
   replace(more, next ? h("button", { type: "button", class: "btn", onclick: async (event) => {
     const button = event.currentTarget;
     button.disabled = true;

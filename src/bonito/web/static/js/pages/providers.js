@@ -2,7 +2,8 @@
 
 import { api, itemsOf } from "../api.js";
 import { confirmDialog, field, formValues, h, pageHeader, replace, showError, submitting, table, toast } from "../dom.js";
-import { pick, when } from "../format.js";
+import { when } from "../format.js";
+import { read } from "../schema.js";
 
 // [name, label, {secret, required, hint, textarea}] per type, as in bonito.yaml.
 const FIELDS = {
@@ -45,10 +46,41 @@ export async function render(root) {
     h("h2", { id: "providers-title" }, "Connected providers"), h("p", { class: "muted" }, "Loading…"));
   root.append(pageHeader("Providers"), connectForm(() => load()), list);
   const load = async () => {
-    const providers = itemsOf(await api("GET", "/api/providers"));
-    replace(list, h("h2", { id: "providers-title" }, "Connected providers"), providerTable(providers, load));
+    const [providers, statuses] = await Promise.all([api("GET", "/api/providers").then(itemsOf),
+      api("GET", "/api/provider-status")]);
+    const status = new Map(statuses.map((st) => [read(st, "ProviderStatusOut", "id"), st]));
+    replace(list, h("h2", { id: "providers-title" }, "Connected providers"), providerTable(providers, status, load));
+    providers.forEach(probe);
   };
   await load();
+}
+
+/** Each provider's live health (its adapter's health check), filled in as the answers come. */
+async function probe(provider) {
+  const cell = document.querySelector(`[data-provider-health="${CSS.escape(String(provider.id))}"]`);
+  if (!cell) return;
+  try {
+    const result = await api("GET", `/api/providers/${encodeURIComponent(provider.id)}/health`);
+    const healthy = read(result, "ProviderHealthOut", "healthy");
+    cell.textContent = healthy ? "healthy" : "unreachable";
+    cell.dataset.ok = String(healthy);
+    cell.title = read(result, "ProviderHealthOut", "message");
+  } catch (err) {
+    cell.textContent = "unknown";
+    cell.title = err.message;
+  }
+}
+
+function lastValidation(st) {
+  const seen = st && read(st, "ProviderStatusOut", "last_validation");
+  if (!seen) return ["not validated", null];
+  return [read(seen, "ValidationSeenOut", "ok") ? "valid" : "invalid", read(seen, "ValidationSeenOut", "at")];
+}
+
+function publishedModels(st) {
+  const n = st ? read(st, "ProviderStatusOut", "published_models") : 0;
+  if (n) return `${n} published`;
+  return h("span", { class: "warn", role: "note" }, "No published models: clients cannot reach it");
 }
 
 function connectForm(onCreated) {
@@ -83,18 +115,24 @@ function connectForm(onCreated) {
     // never keep a secret on screen longer than needed
     form.reset();
     drawCreds();
-    toast(`Connected provider ${pick(created, "name") || values.name}`);
+    toast(`Connected provider ${read(created, "ProviderOut", "name")}`);
     await onCreated();
   });
   return form;
 }
 
-function providerTable(providers, reload) {
+function providerTable(providers, status, reload) {
   return table("Connected providers", [
     ["Name", (p) => h("strong", {}, p.name)],
     ["Type", (p) => TYPE_LABELS[p.type] || p.type],
-    ["Status", (p) => h("span", { class: "status", dataset: { providerStatus: p.id } }, statusText(p))],
-    ["Added", (p) => when(pick(p, "created_at", "created"))],
+    ["Status", (p) => {
+      const [text, at] = lastValidation(status.get(p.id));
+      return [h("span", { class: "status", dataset: { providerStatus: p.id, ok: at ? String(text === "valid") : null } }, text),
+        at ? h("div", { class: "muted small" }, `checked ${when(at)}`) : null];
+    }],
+    ["Health", (p) => h("span", { class: "status", dataset: { providerHealth: p.id } }, "checking…")],
+    ["Models", (p) => publishedModels(status.get(p.id))],
+    ["Added", (p) => when(read(p, "ProviderOut", "created_at"))],
     ["Actions", (p) => h("div", { class: "row-actions" },
       h("button", { type: "button", class: "btn", onclick: (e) => validate(p, e.currentTarget) }, `Validate`,
         h("span", { class: "visually-hidden" }, ` ${p.name}`)),
@@ -103,21 +141,14 @@ function providerTable(providers, reload) {
   ], providers, { empty: "No providers yet. Connect one above." });
 }
 
-function statusText(p) {
-  const status = pick(p, "status", "state", "health");
-  if (status) return String(status);
-  const valid = pick(p, "valid", "validated", "is_valid");
-  return valid === true ? "valid" : valid === false ? "invalid" : "not validated";
-}
-
 async function validate(provider, button) {
   const cell = document.querySelector(`[data-provider-status="${CSS.escape(String(provider.id))}"]`);
   button.disabled = true;
   if (cell) cell.textContent = "validating…";
   try {
     const result = await api("POST", `/api/providers/${encodeURIComponent(provider.id)}/validate`);
-    const ok = pick(result, "ok", "valid", "success") ?? true;
-    const message = pick(result, "message", "detail", "error", "reason");
+    const ok = read(result, "ValidationOut", "ok");
+    const message = read(result, "ValidationOut", "message");
     const text = ok ? "valid" : `invalid${message ? `: ${message}` : ""}`;
     if (cell) {
       cell.textContent = text;

@@ -1,29 +1,43 @@
-// Routing policies: list, create, and a dry run that shows the plan and its reasons.
+// Routing policies: list with each one's traffic, create, edit every field in place, delete, and a dry run
+// that shows the plan and its reasons.
 
 import { api, itemsOf } from "../api.js";
-import { field, formValues, h, nextId, pageHeader, replace, submitting, table, toast } from "../dom.js";
-import { pick } from "../format.js";
+import { confirmDialog, field, formValues, h, nextId, pageHeader, replace, showError, submitting, table, toast } from "../dom.js";
+import { int, percent, usd } from "../format.js";
+import { routeEditor } from "../route-editor.js";
+import { enumOf, read } from "../schema.js";
 import { planView } from "../plan.js";
 import { revealOnce } from "../reveal.js";
 
-const STRATEGIES = [
-  ["failover", "Failover (in order)"], ["cost_optimized", "Cost optimized"],
-  ["latency_optimized", "Latency optimized"], ["balanced", "Balanced"], ["ab_test", "A/B test (weights)"],
-  ["round_robin", "Round robin"], ["least_busy", "Least busy"], ["smart", "Smart"],
-];
+// labels for the strategies the server offers (its registry, through /api/openapi.json); new ones show by name
+const STRATEGY_LABELS = {
+  failover: "Failover (in order)", cost_optimized: "Cost optimized", latency_optimized: "Latency optimized",
+  balanced: "Balanced", ab_test: "A/B test (weights)", round_robin: "Round robin", least_busy: "Least busy", smart: "Smart",
+};
 
 export async function render(root) {
-  const [policies, models] = await Promise.all([
+  const [policies, models, strategies] = await Promise.all([
     api("GET", "/api/routing-policies").then(itemsOf),
     api("GET", "/api/models").then(itemsOf).catch(() => []),
+    enumOf("RoutingPolicyIn", "strategy"),
   ]);
-  const names = models.map((m) => pick(m, "name", "alias")).filter(Boolean);
+  const options = strategies.map((v) => [v, STRATEGY_LABELS[v] || v.replace(/_/g, " ")]);
+  const names = models.map((m) => read(m, "ModelOut", "name"));
   const list = h("section", { class: "card", "aria-labelledby": "policies-title" });
   const reveal = h("div", { class: "reveal-slot" });
-  const load = (fresh) => replace(list, h("h2", { id: "policies-title" }, "Policies"), policyTable(fresh));
+  const load = async (fresh) => {
+    const [rows, traffic] = await Promise.all([
+      fresh ? Promise.resolve(fresh) : api("GET", "/api/routing-policies").then(itemsOf),
+      api("GET", `/api/gateway/analytics?${new URLSearchParams({ start: new Date(Date.now() - 86400_000).toISOString() })}`)
+        .catch(() => ({ by_route: [] })),
+    ]);
+    const stats = new Map((traffic.by_route || []).map((r) => [r.route, r]));
+    const context = { names, strategies: options, routes: rows.map((p) => read(p, "RoutingPolicyOut", "name")), reload: () => load() };
+    replace(list, h("h2", { id: "policies-title" }, "Policies"), policyTable(rows, stats, context));
+  };
   root.append(pageHeader("Routing policies"),
-    createForm(names, reveal, async () => load(itemsOf(await api("GET", "/api/routing-policies")))), reveal, list);
-  load(policies);
+    createForm(names, options, reveal, () => load()), reveal, list);
+  await load(policies);
 }
 
 function targetRow(names, index) {
@@ -34,7 +48,7 @@ function targetRow(names, index) {
     field(`Target ${index + 1} weight`, { name: `target.${index}.weight`, type: "number", min: "0", max: "100", step: "1" }));
 }
 
-function createForm(names, reveal, onCreated) {
+function createForm(names, strategies, reveal, onCreated) {
   const targets = h("fieldset", { class: "targets" }, h("legend", {}, "Targets, in order of preference"),
     h("datalist", { id: "model-names" }, names.map((n) => h("option", { value: n }))),
     targetRow(names, 0), targetRow(names, 1));
@@ -49,7 +63,7 @@ function createForm(names, reveal, onCreated) {
     h("div", { class: "grid" },
       field("Policy name", { name: "name", required: true, autocomplete: "off" },
         { hint: "Clients may send it as \"model\"" }),
-      field("Strategy", { name: "strategy", required: true }, { control: "select", options: STRATEGIES }),
+      field("Strategy", { name: "strategy", required: true }, { control: "select", options: strategies }),
       field("Attempts per target", { name: "max_attempts", type: "number", min: "1", max: "10", step: "1" }),
       field("Timeout (seconds)", { name: "timeout_s", type: "number", min: "1", step: "any" })),
     targets, more,
@@ -74,22 +88,62 @@ function createForm(names, reveal, onCreated) {
     const created = await submitting(form, () => api("POST", "/api/routing-policies", body));
     if (created === undefined) return;
     form.reset();
-    if (created && created.key) revealOnce(reveal, `Key for policy “${created.name}”`, created.key);
-    toast(`Created policy ${pick(created, "name") || body.name}`);
+    if (read(created, "RoutingPolicyOut", "key")) revealOnce(reveal, `Key for policy “${created.name}”`, read(created, "RoutingPolicyOut", "key"));
+    toast(`Created policy ${read(created, "RoutingPolicyOut", "name")}`);
     await onCreated();
   });
   return form;
 }
 
-function policyTable(policies) {
+function policyTable(policies, stats, context) {
   return table("Routing policies", [
     ["Name", (p) => h("strong", {}, p.name)],
-    ["Strategy", (p) => pick(p, "strategy") || pick(p.config, "strategy") || "—"],
-    ["Targets", (p) => (pick(p, "targets") || pick(p.config, "targets") || [])
+    ["Strategy", (p) => read(p, "RoutingPolicyOut", "strategy")],
+    ["Targets", (p) => read(p, "RoutingPolicyOut", "targets")
       .map((t) => (typeof t === "string" ? t : `${t.model}${t.weight !== undefined && t.weight !== null ? ` (${t.weight})` : ""}`)).join(" → ")],
-    ["Key", (p) => (p.key_prefix ? h("code", {}, `${p.key_prefix}…${p.key_last4 || ""}`) : "—")],
+    ["Key", (p) => (read(p, "RoutingPolicyOut", "key_prefix") ? h("code", {}, `${read(p, "RoutingPolicyOut", "key_prefix")}…${read(p, "RoutingPolicyOut", "key_last4") || ""}`) : "—")],
+    ["Last 24 h", (p) => traffic(stats.get(read(p, "RoutingPolicyOut", "name")))],
     ["Dry run", (p) => testControl(p)],
-  ], policies, { empty: "No routing policies yet." });
+    ["Actions", (p) => h("div", { class: "row-actions" },
+      h("button", { type: "button", class: "btn", "aria-expanded": "false", onclick: (e) => toggleEditor(e.currentTarget, p, context) },
+        "Edit", h("span", { class: "visually-hidden" }, ` ${p.name}`)),
+      h("button", { type: "button", class: "btn btn-danger", onclick: () => remove(p, context.reload) },
+        "Delete", h("span", { class: "visually-hidden" }, ` ${p.name}`)))],
+  ], policies, { empty: "No routing policies yet.", rowAttrs: (p) => ({ dataset: { policy: p.name } }) });
+}
+
+function traffic(s) {
+  if (!s || !s.requests) return h("span", { class: "muted" }, "no requests");
+  return h("span", { class: "small" }, `${int(s.requests)} req · ${usd(s.cost_usd_exact)} · ${percent(s.error_rate)} errors`);
+}
+
+/** Open (or close) the policy's editor in a row right below it. */
+function toggleEditor(button, policy, { names, strategies, routes, reload }) {
+  const row = button.closest("tr");
+  const open = row.nextElementSibling && row.nextElementSibling.classList.contains("edit-row");
+  if (open) {
+    row.nextElementSibling.remove();
+    button.setAttribute("aria-expanded", "false");
+    return;
+  }
+  const close = () => { editRow.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); };
+  const form = routeEditor(policy, { strategies, models: names, routes,
+    onSaved: () => reload(), onCancel: close });
+  const editRow = h("tr", { class: "edit-row" }, h("td", { colspan: String(row.children.length) }, form));
+  row.after(editRow);
+  button.setAttribute("aria-expanded", "true");
+  form.querySelector("select, input").focus();
+}
+
+async function remove(policy, reload) {
+  if (!(await confirmDialog(`Delete routing policy ${policy.name}? Clients sending it as "model" get 404.`, "Delete"))) return;
+  try {
+    await api("DELETE", `/api/routing-policies/${encodeURIComponent(policy.id)}`);
+    toast(`Deleted policy ${policy.name}`);
+    await reload();
+  } catch (err) {
+    showError(err);
+  }
 }
 
 function testControl(policy) {

@@ -1,0 +1,1 @@
+"""How each of an org's providers stands: last validation, published models, live health."""
