@@ -81,7 +81,7 @@ class Router:
                 targets = tuple(models[m] for m in rule.targets if m in models) or route.targets
                 pool_key = f"{route.name}\x1f{rule_name}"
         weights = serving.weights if targets is serving.targets else tuple(None for _ in targets)
-        pool = Pool(pool_key, targets, weights, serving.smart_threshold)
+        pool = Pool(pool_key, targets, weights, serving.smart)
         strategy = self.strategies.get(serving.strategy) or self.strategies["failover"]
         choice = strategy.rank(pool, req, commit)
         reason = choice.reason if rule_name is None else f"rule '{rule_name}' matched; {choice.reason}"
