@@ -154,7 +154,7 @@ class Gateway:
             body = _parse(raw, op)
             requested: str = body["model"]
             record.model_requested = requested
-            plan = self._plan(key, requested, body, snap, header(scope, b"x-bonito-metadata"))
+            plan = await self._plan(key, requested, body, snap, header(scope, b"x-bonito-metadata"))
             decision = await self._check_limits(key, snap, body)
             headers = [*base, *decision.headers()]
             if decision.needs_settle:
@@ -201,7 +201,7 @@ class Gateway:
             raise errors.unknown_key()
         return key
 
-    def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
+    async def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
               metadata: bytes | None = None) -> Plan:
         self.router.sync(snap)
         cat = snap.catalog(key.org_id)
@@ -210,12 +210,16 @@ class Gateway:
             route = cat.routes.get(key.route)
             if route is None:
                 raise errors.model_not_found(requested)
-            return self.router.plan_route(route, RouteRequest(body, metadata), cat)
+            req = RouteRequest(body, metadata)
+            await self.router.prescore(route, req)
+            return self.router.plan_route(route, req, cat)
         route_entry: RouteEntry | None = cat.routes.get(requested)
         if route_entry is not None:
             if not _visible(key, requested, cat):
                 raise errors.model_not_allowed(requested)
-            return self.router.plan_route(route_entry, RouteRequest(body, metadata), cat)
+            req = RouteRequest(body, metadata)
+            await self.router.prescore(route_entry, req)
+            return self.router.plan_route(route_entry, req, cat)
         model: ModelEntry | None = cat.models.get(requested)
         if model is None:
             raise errors.model_not_found(requested)
