@@ -123,3 +123,16 @@ def test_the_builtin_is_the_registered_default() -> None:
     assert scorer() is scorer("builtin")
     assert scorer().score("Prove that there are infinitely many primes.") == complexity(
         "Prove that there are infinitely many primes.")
+
+
+def test_a_gateway_without_smart_requests_never_reads_the_weights() -> None:
+    code = """
+from bonito.routing import scoring
+from bonito.routing.router import Router
+from tests.routing.smart_support import snapshot
+snap = snapshot("  r: {strategy: failover, targets: [{model: a-model}, {model: c-model}]}\\n")
+Router().plan_route(snap.routes["r"], {"model": "r", "messages": [{"role": "user", "content": "hi"}]})
+print(scoring._built.cache_info().currsize)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
