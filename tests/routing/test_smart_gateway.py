@@ -133,7 +133,7 @@ version: 1
 providers: {p: {type: openai, base_url: "http://127.0.0.1:9", api_key: sk-x}}
 models: {m: {provider: p, model: m}}
 routes:
-  r: {strategy: smart, smart: {threshold: 0.5, strong_share: 0.3}, targets: [{model: m}]}
+  r: {strategy: smart, smart: {thresholds: [0.5], strong_share: 0.3}, targets: [{model: m}]}
 """
     with pytest.raises(ConfigError, match="smart"):
         parse_config(text, environ={})

@@ -91,7 +91,7 @@ def test_strong_share_over_three_tiers_gives_the_middle_tier_as_much_again() -> 
 
 
 @pytest.mark.parametrize("smart", [
-    {"threshold": 0.5, "strong_share": 0.3},
+    {"strong_share": 0.3, "thresholds": [0.5]},
     {"thresholds": [0.7, 0.3]},
     {"thresholds": [0.2, 1.5]},
     {"strong_share": 1.2},

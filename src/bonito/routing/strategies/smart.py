@@ -4,7 +4,7 @@ The latest user message is scored in [0, 1] by the route's scorer
 (`bonito.routing.scoring`; 1 = needs the strongest model). Targets grouped by
 list price (input + output per million tokens) form tiers, cheapest first;
 the cuts between tiers come from `smart.thresholds`, `smart.strong_share`
-(calibrated on the scorer's score distribution) or `smart.threshold`
+(calibrated on the scorer's score distribution), else `smart.threshold`
 (default 0.5: at or above it the most expensive tier, below it the cheapest).
 The chosen tier's targets are tried first, then the stronger tiers upwards,
 then the weaker ones downwards.
@@ -17,8 +17,6 @@ from bonito.gateway.snapshot import ModelEntry
 from bonito.routing.request import RouteRequest
 from bonito.routing.scoring import Scorer, scorer
 from bonito.routing.strategy import Choice, Pool, StrategyDeps
-
-DEFAULT_THRESHOLD = 0.5
 
 
 def price_tiers(targets: tuple[ModelEntry, ...]) -> list[list[ModelEntry]]:
@@ -37,7 +35,7 @@ def cuts(smart: SmartConfig, n_tiers: int, judge: Scorer) -> list[float]:
         # the strongest tier takes strong_share, each tier below it (but the cheapest) as much again
         n = max(1, n_tiers - 1)
         return [judge.threshold_for_share(min(1.0, smart.strong_share * (n - j))) for j in range(n)]
-    return [DEFAULT_THRESHOLD if smart.threshold is None else smart.threshold]
+    return [smart.threshold]
 
 
 def tier_of(score: float, cut: list[float], n_tiers: int) -> int:
