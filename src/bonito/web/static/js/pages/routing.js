@@ -4,6 +4,7 @@ import { api, itemsOf } from "../api.js";
 import { field, formValues, h, nextId, pageHeader, replace, submitting, table, toast } from "../dom.js";
 import { pick } from "../format.js";
 import { planView } from "../plan.js";
+import { statsControl } from "../policy_stats.js";
 import { revealOnce } from "../reveal.js";
 
 const STRATEGIES = [
@@ -89,6 +90,7 @@ function policyTable(policies) {
       .map((t) => (typeof t === "string" ? t : `${t.model}${t.weight !== undefined && t.weight !== null ? ` (${t.weight})` : ""}`)).join(" → ")],
     ["Key", (p) => (p.key_prefix ? h("code", {}, `${p.key_prefix}…${p.key_last4 || ""}`) : "—")],
     ["Dry run", (p) => testControl(p)],
+    ["Stats", (p) => statsControl(p)],
   ], policies, { empty: "No routing policies yet." });
 }
 
