@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bonito.routing.complexity import complexity
 from tests.control.helpers import Api, chat, eventually
 from tests.fakes.openai_upstream import FakeOpenAI, Fault
+from tests.routing.smart_support import dev_prompts
 from tests.support.server import BonitoServer
 from tests.support.usage_db import wait_rows
 
@@ -78,3 +80,20 @@ def test_stats_are_the_org_s_own_and_a_bad_window_names_the_field(api: Api, fake
     assert api.get(f"/api/routing-policies/{pid}/stats", other.admin).status_code == 404
     bad = api.get(f"/api/routing-policies/{pid}/stats", org.admin, params={"start": "yesterday"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "start"]
+
+
+def test_the_policy_test_names_the_score_threshold_and_first_target(api: Api, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    api.post("/api/models", org.admin, {"name": "dear", "provider_id": org.provider["id"], "model": "gpt-4o",
+                                        "input_cost_per_mtok": 5, "output_cost_per_mtok": 15})
+    policy = api.post("/api/routing-policies", org.admin, {
+        "name": "brainy", "strategy": "smart", "targets": [{"model": "dear"}, {"model": "gpt-4o-mini"}]}).json()
+    for prompt in dev_prompts(6, seed=21):
+        r = api.post(f"/api/routing-policies/{policy['id']}/test", org.admin,
+                     {"messages": [{"role": "user", "content": prompt}]})
+        assert r.status_code == 200, r.text
+        plan = r.json()
+        score = complexity(prompt)
+        assert plan["explain"]["scores"]["score"] == round(score, 4)
+        assert plan["explain"]["scores"]["threshold"] == 0.5
+        assert plan["first_target"] == ("dear" if score >= 0.5 else "gpt-4o-mini")
