@@ -59,7 +59,7 @@ def server(upstreams: Upstreams, own_scorer: str, tmp_path_factory: pytest.TempP
     targets: [{{model: a-model}}, {{model: b-model}}, {{model: c-model}}]
   byo:
     strategy: smart
-    smart: {{scorer: "{own_scorer}", scorer_timeout_s: 0.5, threshold: 0.5}}
+    smart: {{scorer: "{own_scorer}?token=s3cret-token", scorer_timeout_s: 0.5, threshold: 0.5}}
     targets: [{{model: a-model}}, {{model: c-model}}]
 """
     srv = start_server(tmp_path_factory, upstreams, routes)
@@ -113,16 +113,17 @@ def test_three_targets_form_weak_middle_and_strong_tiers_by_price(server: Bonito
 
 
 def test_your_own_scorer_decides_and_the_builtin_steps_in_when_it_is_slow(
-        server: BonitoServer, up: Upstreams) -> None:
+        server: BonitoServer, up: Upstreams, own_scorer: str) -> None:
     used, rid = _ask(server, "byo", "Is this legal in France? Just yes or no.")
     assert used == "c-model"  # the built-in alone would call this short question simple
     scores = _decision(server, rid)["scores"]
-    assert scores["score"] == 0.95 and str(scores["scorer"]).startswith("http://127.0.0.1")  # type: ignore[index]
+    assert scores["score"] == 0.95 and scores["scorer"] == own_scorer  # type: ignore[index]
+    assert "s3cret-token" not in json.dumps(scores)  # a token in the URL is never recorded
     used, rid = _ask(server, "byo", "What is 2 + 2? slow")
     assert used == "a-model"
     scores = _decision(server, rid)["scores"]
     assert scores["scorer"] == "builtin" and scores["score"] == round(complexity("What is 2 + 2? slow"), 4)  # type: ignore[index]
-    assert "legal" not in server.logs()  # prompts never reach the log
+    assert "legal" not in server.logs() and "s3cret-token" not in server.logs()
 
 
 def test_a_smart_route_with_unknown_scorer_settings_is_refused_at_load() -> None:

@@ -21,7 +21,7 @@ from bonito.routing.hooks import RouteHooks
 from bonito.routing.observed import Observations
 from bonito.routing.plan import Plan
 from bonito.routing.request import RouteRequest
-from bonito.routing.scoring.remote import RemoteScorers
+from bonito.routing.scoring.remote import RemoteScorers, shown_name
 from bonito.routing.strategies import STRATEGIES
 from bonito.routing.strategy import Pool, Strategy, StrategyDeps
 
@@ -62,7 +62,7 @@ class Router:
             score = await self.remote_scorers.score(route.smart.scorer, req.last_user_text,
                                                     route.smart.scorer_timeout_s)
             if score is not None:
-                req.smart_score = (score, route.smart.scorer)
+                req.smart_score = (score, shown_name(route.smart.scorer))
 
     def plan_model(self, model: ModelEntry) -> Plan:
         return Plan([model], "direct", f"model '{model.name}' is served by provider '{model.provider_id}'",

@@ -18,6 +18,12 @@ import aiohttp
 log = logging.getLogger("bonito.routing")
 
 
+def shown_name(url: str) -> str:
+    """The scorer as a decision names it: scheme, host and path; no credentials or query (they may hold a token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
 class RemoteScorers:
     """Asks route-configured HTTP scorers; owns their connection pool."""
 
