@@ -103,6 +103,7 @@ def test_bad_smart_settings_are_refused(smart: dict[str, object]) -> None:
         SmartConfig.model_validate(smart)
 
 
+@pytest.mark.timeout(1800)  # a fit takes ~30 s of CPU; far longer on a busy machine
 def test_refitting_from_the_dev_data_reproduces_the_shipped_weights(tmp_path: Path) -> None:
     assert DEV.exists(), "the dev data (../shared/data/routing/dev.jsonl) is needed to re-fit"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "fit_smart_router.py"), "--data", str(DEV),
