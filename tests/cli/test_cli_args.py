@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from bonito.cli import session as sessions
 from bonito.cli.main import app, main
-from bonito.routing.strategies.smart import complexity  # what the gateway scores with
+from bonito.routing.complexity import complexity  # what the gateway scores with
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

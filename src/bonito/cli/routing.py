@@ -53,7 +53,7 @@ def score(
     json_out: JsonOpt = False,
 ) -> None:
     """Write {"id", "score"} per prompt: the score a `smart` route compares with its threshold."""
-    from bonito.routing.strategies.smart import complexity  # the very function the smart strategy calls
+    from bonito.routing.complexity import complexity  # the built-in scorer the smart strategy uses
 
     items: list[dict[str, Any]] = []
     total = strong = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from decimal import Decimal
@@ -234,7 +235,29 @@ class RouteRule(_Strict):
 
 
 class SmartConfig(_Strict):
-    threshold: float = Field(default=0.5, ge=0, le=1)  # complexity at or above it goes to the strong target
+    """How a `smart` route splits traffic by prompt score (docs/routing.md)."""
+
+    threshold: float = Field(default=0.5, ge=0, le=1)  # score at or above it goes to the strong target
+    # replaces `threshold` when set: the share of traffic the strongest tier may take, calibrated on the scores
+    strong_share: float | None = Field(default=None, ge=0, le=1)
+    # replaces `threshold` when set, for three or more price tiers: ascending cuts between the tiers
+    thresholds: list[float] | None = Field(default=None, min_length=1)
+    # "builtin", or the URL of your own classifier (POST {"prompt"} -> {"score"}); the built-in on failure
+    scorer: str = Field(default="builtin", pattern=r"^(builtin|https?://\S+)$")
+    scorer_timeout_s: float = Field(default=0.2, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _one_cut(self) -> SmartConfig:
+        if self.strong_share is not None and self.thresholds is not None:
+            raise ValueError("set strong_share or thresholds, not both")
+        if self.thresholds is not None:
+            if any(not 0 <= t <= 1 for t in self.thresholds):
+                raise ValueError("thresholds must lie in [0, 1]")
+            if any(a >= b for a, b in itertools.pairwise(self.thresholds)):
+                raise ValueError("thresholds must be strictly ascending")
+        if self.strong_share is not None and self.scorer != "builtin":
+            raise ValueError("strong_share is calibrated on the built-in scorer; with your own scorer set threshold")
+        return self
 
 
 class RouteConfig(_Strict):

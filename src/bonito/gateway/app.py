@@ -178,7 +178,7 @@ class Gateway:
             requested: str = body["model"]
             record.model_requested = requested
             meta_header = header(scope, b"x-bonito-metadata")
-            plan = self._plan(key, requested, body, snap, meta_header)
+            plan = await self._plan(key, requested, body, snap, meta_header)
             listed = snap.listed_tags(key.org_id)
             if listed or key.tags:
                 record.tags = request_tags(key.tags, listed, RouteRequest(body, meta_header).metadata
@@ -231,7 +231,7 @@ class Gateway:
             raise errors.unknown_key()
         return key
 
-    def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
+    async def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
               metadata: bytes | None = None) -> Plan:
         self.router.sync(snap)
         cat = snap.catalog(key.org_id)
@@ -240,12 +240,16 @@ class Gateway:
             route = cat.routes.get(key.route)
             if route is None:
                 raise errors.model_not_found(requested)
-            return self.router.plan_route(route, RouteRequest(body, metadata), cat)
+            req = RouteRequest(body, metadata)
+            await self.router.prescore(route, req)
+            return self.router.plan_route(route, req, cat)
         route_entry: RouteEntry | None = cat.routes.get(requested)
         if route_entry is not None:
             if not _visible(key, requested, cat):
                 raise errors.model_not_allowed(requested)
-            return self.router.plan_route(route_entry, RouteRequest(body, metadata), cat)
+            req = RouteRequest(body, metadata)
+            await self.router.prescore(route_entry, req)
+            return self.router.plan_route(route_entry, req, cat)
         model: ModelEntry | None = cat.models.get(requested)
         if model is None:
             raise errors.model_not_found(requested)

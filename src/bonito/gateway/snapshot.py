@@ -23,6 +23,7 @@ from bonito.config.schema import (
     RetryConfig,
     RouteConfig,
     RouteRule,
+    SmartConfig,
     TierConfig,
 )
 from bonito.providers.base import Provider
@@ -94,7 +95,7 @@ class RouteEntry:
     id: str | None = None
     attempt_timeout_s: float | None = None
     rules: tuple[RouteRule, ...] = ()
-    smart_threshold: float = 0.5
+    smart: SmartConfig = field(default_factory=SmartConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,7 @@ def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry], *
         targets=tuple(models[t.model] for t in r.targets),
         weights=tuple(t.weight for t in r.targets),
         retries=r.retries, timeout_s=r.timeout_s, breaker=r.circuit_breaker,
-        attempt_timeout_s=r.attempt_timeout_s, rules=tuple(r.rules), smart_threshold=r.smart.threshold,
+        attempt_timeout_s=r.attempt_timeout_s, rules=tuple(r.rules), smart=r.smart,
         org_id=org_id, id=id,
     )
 

@@ -22,13 +22,15 @@ DEFAULT_COMPLETION_TOKENS = 256
 class RouteRequest:
     """A request as routing sees it. `metadata` merges the header's JSON under the body's."""
 
-    __slots__ = ("_metadata", "_metadata_header", "_text", "body")
+    __slots__ = ("_metadata", "_metadata_header", "_text", "body", "smart_score")
 
     def __init__(self, body: Mapping[str, Any], metadata_header: bytes | str | None = None) -> None:
         self.body = body
         self._metadata_header = metadata_header
         self._metadata: dict[str, Any] | None = None
         self._text: str | None = None
+        # (score, scorer name) when a route's own scorer judged the prompt before planning
+        self.smart_score: tuple[float, str] | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from bonito.routing.hooks import RouteHooks
 from bonito.routing.observed import Observations
 from bonito.routing.plan import Plan
 from bonito.routing.request import RouteRequest
+from bonito.routing.scoring.remote import RemoteScorers, shown_name
 from bonito.routing.strategies import STRATEGIES
 from bonito.routing.strategy import Pool, Strategy, StrategyDeps
 
@@ -37,6 +38,7 @@ class Router:
         deps = StrategyDeps(self.observations, rng or random.Random())
         self.strategies: dict[str, Strategy] = {name: make(deps) for name, make in STRATEGIES.items()}
         self.hooks = RouteHooks(self.observations, lambda: self.breakers)
+        self.remote_scorers = RemoteScorers()
         self._redis_url: str | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -53,6 +55,14 @@ class Router:
             task = asyncio.get_running_loop().create_task(old.aclose())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    async def prescore(self, route: RouteEntry, req: RouteRequest) -> None:
+        """Ask a smart route's own HTTP scorer before planning (planning itself never waits on I/O)."""
+        if route.strategy == "smart" and route.smart.scorer != "builtin":
+            score = await self.remote_scorers.score(route.smart.scorer, req.last_user_text,
+                                                    route.smart.scorer_timeout_s)
+            if score is not None:
+                req.smart_score = (score, shown_name(route.smart.scorer))
 
     def plan_model(self, model: ModelEntry) -> Plan:
         return Plan([model], "direct", f"model '{model.name}' is served by provider '{model.provider_id}'",
@@ -82,7 +92,7 @@ class Router:
                 targets = tuple(models[m] for m in rule.targets if m in models) or route.targets
                 pool_key = f"{route.org_id}\x1f{route.name}\x1f{rule_name}"
         weights = serving.weights if targets is serving.targets else tuple(None for _ in targets)
-        pool = Pool(pool_key, targets, weights, serving.smart_threshold)
+        pool = Pool(pool_key, targets, weights, serving.smart)
         strategy = self.strategies.get(serving.strategy) or self.strategies["failover"]
         choice = strategy.rank(pool, req, commit)
         reason = choice.reason if rule_name is None else f"rule '{rule_name}' matched; {choice.reason}"
@@ -95,6 +105,7 @@ class Router:
 
     async def aclose(self) -> None:
         await self.breakers.aclose()
+        await self.remote_scorers.aclose()
         for task in list(self._closing):
             with contextlib.suppress(Exception):
                 await task

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from bonito.config.schema import SmartConfig
 from bonito.gateway.snapshot import ModelEntry
 from bonito.routing.observed import Observations
 from bonito.routing.request import RouteRequest
@@ -19,7 +20,7 @@ class Pool:
     key: str  # names the pool for strategies that keep state (round robin, A/B draws)
     targets: tuple[ModelEntry, ...]
     weights: tuple[float | None, ...]
-    smart_threshold: float = 0.5
+    smart: SmartConfig = field(default_factory=SmartConfig)  # the serving route's smart settings
 
 
 @dataclass(slots=True)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from bonito.control.api.guards import Writable
 from bonito.control.deps import Admin, CtxDep, Member, SessionDep, Viewer
 from bonito.control.schemas.routing import DryRunIn, RoutingPolicyIn, RoutingPolicyOut, RoutingPolicyPatch
-from bonito.control.services import routing
+from bonito.control.services import routing, routing_stats
 
 router = APIRouter(prefix="/api/routing-policies", tags=["routing policies"])
 
@@ -48,3 +49,14 @@ async def dry_run(policy_id: str, user: Member, ctx: CtxDep, session: SessionDep
                   body: DryRunIn | None = Body(default=None)) -> dict[str, Any]:
     """The plan the gateway would follow now, and why; nothing is sent upstream."""
     return await routing.dry_run(ctx, session, user, policy_id, body.request if body else {})
+
+
+@router.get("/{policy_id}/stats")
+async def stats(policy_id: str, user: Viewer, ctx: CtxDep, session: SessionDep,
+                start: Annotated[datetime | None, Query(description="window start (ISO 8601); default: 30 days ago")]
+                = None,
+                end: Annotated[datetime | None, Query(description="window end, exclusive; default: now")] = None
+                ) -> dict[str, Any]:
+    """Traffic split per target, failovers, errors, cost, and savings against sending every call to the
+    policy's most expensive target."""
+    return await routing_stats.stats(ctx, session, user, policy_id, start, end)

@@ -7,6 +7,7 @@ import { int, percent, usd } from "../format.js";
 import { routeEditor } from "../route-editor.js";
 import { enumOf, read } from "../schema.js";
 import { planView } from "../plan.js";
+import { statsControl } from "../policy_stats.js";
 import { revealOnce } from "../reveal.js";
 
 // labels for the strategies the server offers (its registry, through /api/openapi.json); new ones show by name
@@ -104,6 +105,7 @@ function policyTable(policies, stats, context) {
     ["Key", (p) => (read(p, "RoutingPolicyOut", "key_prefix") ? h("code", {}, `${read(p, "RoutingPolicyOut", "key_prefix")}…${read(p, "RoutingPolicyOut", "key_last4") || ""}`) : "—")],
     ["Last 24 h", (p) => traffic(stats.get(read(p, "RoutingPolicyOut", "name")))],
     ["Dry run", (p) => testControl(p)],
+    ["Stats", (p) => statsControl(p)],
     ["Actions", (p) => h("div", { class: "row-actions" },
       h("button", { type: "button", class: "btn", "aria-expanded": "false", onclick: (e) => toggleEditor(e.currentTarget, p, context) },
         "Edit", h("span", { class: "visually-hidden" }, ` ${p.name}`)),
