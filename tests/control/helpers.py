@@ -93,7 +93,15 @@ class Api:
         assert model.status_code == 201, model.text
         key = self.post("/api/gateway/keys", admin, key_body or {"name": "ci"})
         assert key.status_code == 201, key.text
+        self.wait_key_live(key.json()["key"])
         return Org(admin, provider.json(), model.json(), key.json())
+
+    def wait_key_live(self, key: str, within_s: float = 15.0) -> None:
+        """Until the gateway knows a new key (the contract's 2 s; more on a loaded machine)."""
+        deadline = time.monotonic() + within_s
+        while self.http.get("/v1/models", headers={"authorization": f"Bearer {key}"}).status_code != 200:
+            assert time.monotonic() < deadline, "a new key did not reach the gateway"
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.http.close()

@@ -10,7 +10,7 @@ export async function render(root, { params, navigate }) {
   const config = await api("GET", "/api/gateway/config").catch(() => ({ tags: [] }));
   const tagKeys = config.tags || [];
   const tag = tagKeys.includes(params.get("tag")) ? params.get("tag") : tagKeys[0] || null;
-  const actions = [];
+  const actions = [h("button", { type: "button", class: "btn", onclick: () => navigate(`/costs${tag ? `?tag=${encodeURIComponent(tag)}` : ""}`, { replace: true }) }, "Refresh")];
   if (tagKeys.length) {
     const select = h("select", { id: "cost-tag", name: "tag" },
       tagKeys.map((k) => h("option", { value: k, selected: k === tag }, k)));
