@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bonito.alerts.service import AlertService
+from bonito.cache.runtime import ResponseCache
 from bonito.config.settings import Settings
 from bonito.config.source import ConfigFileSource
 from bonito.gateway.app import Gateway, request_id
@@ -48,7 +49,8 @@ class Platform:
         first = self.source.load() if self.source else empty_snapshot()
         self.alerts = AlertService(self.engine, lambda: self.snapshot, secrets=self._secrets)
         self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed)
-        self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready)
+        self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready,
+                               cache=ResponseCache(settings.redis_url))
         # Full mode needs the control plane to serve at all (it compiles the snapshot); with a
         # config file it is built after start so the gateway is healthy sooner.
         self.control_plane: Any = None if self.source else _control_plane(self)
@@ -199,6 +201,7 @@ class Platform:
                 await p.aclose()
         await self.alerts.close()
         await self.limits.aclose()
+        await self.gateway.cache.aclose()
         await self.gateway.router.aclose()
         await self.engine.dispose()
 

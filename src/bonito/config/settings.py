@@ -15,6 +15,7 @@ class Settings:
     admin_emails: tuple[str, ...] = ()
     redis_url: str | None = None
     config_file: Path | None = None
+    cache_json: str | None = None  # BONITO_CACHE: full mode's `cache:` section as JSON
 
     @property
     def effective_database_url(self) -> str:
@@ -33,4 +34,5 @@ class Settings:
             admin_emails=tuple(e.strip().lower() for e in env.get("ADMIN_EMAILS", "").split(",") if e.strip()),
             redis_url=env.get("REDIS_URL") or None,
             config_file=Path(cfg) if cfg else None,
+            cache_json=env.get("BONITO_CACHE") or None,
         )

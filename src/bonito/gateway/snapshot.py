@@ -18,6 +18,7 @@ from bonito.config.schema import (
     BonitoConfig,
     BreakerConfig,
     BudgetConfig,
+    CacheConfig,
     LimitsConfig,
     OrgConfig,
     RetryConfig,
@@ -52,6 +53,7 @@ class KeyEntry:
     budget: BudgetConfig | None = None
     route: str | None = None  # set for rt- keys: the route that serves every request
     tier: str | None = None
+    cache: bool = True  # false: opted out of the response cache
 
     def may_use(self, model: str, provider_id: str | None = None) -> bool:
         if self.allowed_models is not None and model in self.allowed_models:
@@ -93,6 +95,7 @@ class RouteEntry:
     attempt_timeout_s: float | None = None
     rules: tuple[RouteRule, ...] = ()
     smart_threshold: float = 0.5
+    cache: bool = True  # false: opted out of the response cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ class Snapshot:
     # Full mode: each org has its own names (two orgs may both define `gpt-4o-mini`).
     # Config mode leaves it None: `models`/`routes` are everyone's.
     by_org: Mapping[str, Catalog] | None = None
+    cache: CacheConfig | None = None  # the response cache; None = off
+    cache_off_orgs: frozenset[str] = frozenset()  # orgs that turned the cache off for themselves
 
     def catalog(self, org_id: str) -> Catalog:
         """The names a key of `org_id` can address."""
@@ -168,7 +173,7 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
             id=f"key_{digest[:16]}", name=k.name, org_id=k.org, key_hash=digest,
             requests_per_minute=k.requests_per_minute, tokens_per_minute=k.tokens_per_minute,
             allowed_models=frozenset(k.allowed_models) if k.allowed_models is not None else None,
-            budget=k.budget,
+            budget=k.budget, cache=k.cache,
         )
     for name, r in cfg.routes.items():
         if r.key:
@@ -182,6 +187,8 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
         version=version, keys=keys, models=models, routes=routes, providers=providers,
         limits=cfg.limits, redis_url=cfg.redis_url, cors_origins=tuple(cfg.cors_origins),
         default_tier=cfg.default_tier, tiers=cfg.tiers, orgs=cfg.orgs, alerts=cfg.alerts, source="config",
+        cache=cfg.cache if cfg.cache is not None and cfg.cache.on else None,
+        cache_off_orgs=frozenset(org for org, o in cfg.orgs.items() if not o.cache),
     )
 
 
@@ -192,6 +199,7 @@ def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry]) -
         weights=tuple(t.weight for t in r.targets),
         retries=r.retries, timeout_s=r.timeout_s, breaker=r.circuit_breaker,
         attempt_timeout_s=r.attempt_timeout_s, rules=tuple(r.rules), smart_threshold=r.smart.threshold,
+        cache=r.cache,
     )
 
 

@@ -44,6 +44,8 @@ class UsageRecord:
     route: str | None = None
     decision: dict[str, Any] | None = None
     source: str = "shared_gateway"
+    cache: str | None = None  # "hit" | "semantic-hit" when answered from the cache
+    cache_saved_usd: Decimal | None = None  # what a cache hit would have cost upstream
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=_now)
 
@@ -55,6 +57,8 @@ class UsageRecord:
         """A JSON-safe dict (for spooling and for the agent's usage push)."""
         d = asdict(self)
         d["cost_usd"] = str(self.cost_usd)
+        if self.cache_saved_usd is not None:
+            d["cache_saved_usd"] = str(self.cache_saved_usd)
         d["created_at"] = self.created_at.isoformat()
         return d
 
@@ -63,6 +67,8 @@ class UsageRecord:
         d = dict(d)
         d.pop("total_tokens", None)
         d["cost_usd"] = Decimal(str(d.get("cost_usd", "0")))
+        if d.get("cache_saved_usd") is not None:
+            d["cache_saved_usd"] = Decimal(str(d["cache_saved_usd"]))
         created = d.get("created_at")
         if isinstance(created, str):
             d["created_at"] = datetime.fromisoformat(created)

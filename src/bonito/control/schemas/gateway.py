@@ -19,10 +19,12 @@ class GatewayConfigIn(ApiModel):
         default=None, description="for keys that set no requests_per_minute")
     default_fallbacks: list[Ref] = Field(default_factory=list, max_length=50,
                                          description="model names to fall back to, in order")
+    cache: bool = Field(default=True, description="false turns the response cache off for this org")
 
 
 class GatewayConfigOut(OutModel):
     enabled_providers: list[str] | None = None
     default_requests_per_minute: int | None = None
     default_fallbacks: list[str] = Field(default_factory=list)
+    cache: bool = True
     updated_at: datetime | None = None

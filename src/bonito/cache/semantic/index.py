@@ -1,0 +1,107 @@
+"""The semantic cache: nearest cached prompt of the same org and context, then a near-miss check.
+
+A lookup embeds the prompt, takes the few nearest entries of the same org and
+context (every other field identical) at or above the threshold, and serves
+the first that the near-miss check accepts. Entries are bounded per org.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bonito.cache.semantic.nearmiss import accepts
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from bonito.config.schema import SemanticCacheConfig
+
+CANDIDATES = 3  # near-misses rank high; look a little past the first
+
+
+class Encoder(Protocol):
+    def embed(self, text: str) -> np.ndarray: ...
+
+
+@dataclass(slots=True)
+class Entry:
+    context: str
+    text: str
+    digest: str
+    vector: np.ndarray
+    expires: float
+
+
+class VectorIndex(Protocol):
+    async def entries(self, org: str, context: str) -> list[Entry]: ...
+
+    async def add(self, org: str, entry: Entry, max_entries: int) -> None: ...
+
+
+class MemoryVectorIndex:
+    """Per-org LRU of entries; a lookup scans the org's entries of that context."""
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._orgs: dict[str, OrderedDict[tuple[str, str], Entry]] = {}
+        self._clock = clock
+
+    async def entries(self, org: str, context: str) -> list[Entry]:
+        now = self._clock()
+        found = self._orgs.get(org)
+        if not found:
+            return []
+        for k in [k for k, e in found.items() if e.expires <= now]:
+            del found[k]
+        return [e for (ctx, _), e in found.items() if ctx == context]
+
+    async def add(self, org: str, entry: Entry, max_entries: int) -> None:
+        entries = self._orgs.setdefault(org, OrderedDict())
+        entries[(entry.context, entry.digest)] = entry
+        entries.move_to_end((entry.context, entry.digest))
+        while len(entries) > max_entries:
+            entries.popitem(last=False)
+
+
+class SemanticCache:
+    """Finds the stored answer digest a prompt may be served with."""
+
+    def __init__(self, encoder: Encoder, index: VectorIndex, threshold: float, ttl_s: float,
+                 max_entries: int, clock: Any = time.time) -> None:
+        self.encoder = encoder
+        self.index = index
+        self.threshold = threshold
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+
+    @classmethod
+    def build(cls, cfg: SemanticCacheConfig, redis_url: str | None) -> SemanticCache:
+        from bonito.cache.semantic.encoder import DEFAULT_THRESHOLD, builtin_encoder
+        from bonito.cache.semantic.redis_index import RedisVectorIndex
+
+        index: VectorIndex = RedisVectorIndex(redis_url) if redis_url else MemoryVectorIndex()
+        threshold = cfg.threshold if cfg.threshold is not None else DEFAULT_THRESHOLD
+        return cls(builtin_encoder(), index, threshold, cfg.ttl_s, cfg.max_entries)
+
+    async def find(self, org: str, context: str, text: str) -> tuple[str | None, np.ndarray]:
+        """(digest of the answer to serve or None, the prompt's vector for storing it later)."""
+        vector = self.encoder.embed(text)
+        entries = await self.index.entries(org, context)
+        if not entries:
+            return None, vector
+        import numpy as np
+
+        scores = np.stack([e.vector for e in entries]) @ vector
+        for i in np.argsort(-scores)[:CANDIDATES]:
+            if scores[i] < self.threshold:
+                break
+            if accepts(text, entries[i].text):
+                return entries[i].digest, vector
+        return None, vector
+
+    async def add(self, org: str, context: str, text: str, digest: str, vector: np.ndarray | None = None) -> None:
+        vec = vector if vector is not None else self.encoder.embed(text)
+        await self.index.add(org, Entry(context, text, digest, vec, self._clock() + self.ttl_s), self.max_entries)
