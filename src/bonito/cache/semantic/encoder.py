@@ -66,28 +66,39 @@ class MiniLMEncoder:
             ))
 
     def embed(self, text: str) -> np.ndarray:
+        """One prompt's embedding (the request path: no padding, no mask)."""
+        return self.embed_batch([text])[0]
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of several texts at once, padded to the longest (for benchmarks and evaluation)."""
         import numpy as np
 
-        ids = self._tok.encode(text).ids
-        n = len(ids)
+        encoded = [self._tok.encode(t).ids for t in texts]
+        n = max(len(ids) for ids in encoded)
+        ids = np.zeros((len(texts), n), dtype=np.int64)
+        mask = np.zeros((len(texts), n), dtype=np.float32)
+        for i, row in enumerate(encoded):
+            ids[i, :len(row)] = row
+            mask[i, :len(row)] = 1.0
         x = self._words[ids].astype(np.float32) + self._pos[:n] + self._type0
         x = _norm(x, *self._ln0)
-        d = x.shape[1] // _HEADS
+        b, d = len(texts), x.shape[2] // _HEADS
+        bias = ((1.0 - mask) * -1e9)[:, None, None, :]  # padding gets no attention
         for qkv, qkv_b, o_w, o_b, ln1, i_w, i_b, out_w, out_b, ln2 in self._layers:
-            q, k, v = np.split(x @ qkv + qkv_b, 3, axis=1)
-            q = q.reshape(n, _HEADS, d).transpose(1, 0, 2)
-            k = k.reshape(n, _HEADS, d).transpose(1, 2, 0)
-            v = v.reshape(n, _HEADS, d).transpose(1, 0, 2)
-            scores = (q @ k) / np.sqrt(d)
+            q, k, v = np.split(x @ qkv + qkv_b, 3, axis=2)
+            q = q.reshape(b, n, _HEADS, d).transpose(0, 2, 1, 3)
+            k = k.reshape(b, n, _HEADS, d).transpose(0, 2, 3, 1)
+            v = v.reshape(b, n, _HEADS, d).transpose(0, 2, 1, 3)
+            scores = (q @ k) / np.sqrt(d) + bias
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ v).transpose(1, 0, 2).reshape(n, -1)
+            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b, n, -1)
             x = _norm(ctx @ o_w + o_b + x, *ln1)
             h = x @ i_w + i_b
             h = 0.5 * h * (1.0 + np.tanh(0.7978845608 * (h + 0.044715 * h * h * h)))  # GELU (tanh form)
             x = _norm(h @ out_w + out_b + x, *ln2)
-        pooled = x.mean(axis=0)
-        return pooled / max(float(np.linalg.norm(pooled)), _EPS)
+        pooled = (x * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), _EPS)
 
 
 def _norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
