@@ -145,7 +145,6 @@ class ResponseCache:
                 self._old.append(self._store)
             self._store = RedisAnswerStore(url) if url else MemoryAnswerStore()
             self._url = url
-            self._semantic = None
         return self._store
 
     def _semantic_for(self, snap: Snapshot) -> SemanticCache:
@@ -167,3 +166,6 @@ class ResponseCache:
                 log.debug("cache store close failed: %s", exc)
         self._old.clear()
         self._store = None
+        if self._semantic is not None:
+            await self._semantic.aclose()
+            self._semantic = None

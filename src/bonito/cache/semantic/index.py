@@ -1,8 +1,9 @@
 """The semantic cache: nearest cached prompt of the same org and context, then a near-miss check.
 
 A lookup embeds the prompt, takes the few nearest entries of the same org and
-context (every other field identical) at or above the threshold, and serves
-the first that the near-miss check accepts. Entries are bounded per org.
+context (every other field identical) whose cosine similarity reaches the
+threshold, and serves the closest that the near-miss check does not refuse.
+Entries are bounded per org.
 """
 
 from __future__ import annotations
@@ -12,18 +13,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bonito.cache.semantic.nearmiss import accepts
+from bonito.cache.semantic.nearmiss import CANDIDATES, COSINE_FLOOR, refusal
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from bonito.cache.semantic.encoder import MiniLMEncoder
     from bonito.config.schema import SemanticCacheConfig
-
-CANDIDATES = 3  # near-misses rank high; look a little past the first
-
-
-class Encoder(Protocol):
-    def embed(self, text: str) -> np.ndarray: ...
 
 
 @dataclass(slots=True)
@@ -39,6 +35,8 @@ class VectorIndex(Protocol):
     async def entries(self, org: str, context: str) -> list[Entry]: ...
 
     async def add(self, org: str, entry: Entry, max_entries: int) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class MemoryVectorIndex:
@@ -64,11 +62,14 @@ class MemoryVectorIndex:
         while len(entries) > max_entries:
             entries.popitem(last=False)
 
+    async def aclose(self) -> None:
+        self._orgs.clear()
+
 
 class SemanticCache:
     """Finds the stored answer digest a prompt may be served with."""
 
-    def __init__(self, encoder: Encoder, index: VectorIndex, threshold: float, ttl_s: float,
+    def __init__(self, encoder: MiniLMEncoder, index: VectorIndex, threshold: float, ttl_s: float,
                  max_entries: int, clock: Any = time.time) -> None:
         self.encoder = encoder
         self.index = index
@@ -95,12 +96,16 @@ class SemanticCache:
         import numpy as np
 
         scores = np.stack([e.vector for e in entries]) @ vector
+        floor = max(self.threshold, COSINE_FLOOR)
         for i in np.argsort(-scores)[:CANDIDATES]:
-            if scores[i] < self.threshold:
+            if scores[i] < floor:
                 break
-            if accepts(text, entries[i].text):
+            if refusal(text, entries[i].text) is None:
                 return entries[i].digest, vector
         return None, vector
+
+    async def aclose(self) -> None:
+        await self.index.aclose()
 
     async def add(self, org: str, context: str, text: str, digest: str, vector: np.ndarray | None = None) -> None:
         vec = vector if vector is not None else self.encoder.embed(text)
