@@ -47,7 +47,8 @@ class MemoryAnswerStore:
 
     async def put(self, org: str, digest: str, value: bytes, ttl_s: float, max_entries: int) -> None:
         entries = self._orgs.setdefault(org, OrderedDict())
-        entries[digest] = (self._clock() + ttl_s, value)
+        # a fresh exact-size copy: orjson's output keeps its larger working buffer (~4 KB) allocated
+        entries[digest] = (self._clock() + ttl_s, bytes(memoryview(value)))
         entries.move_to_end(digest)
         while len(entries) > max_entries:
             entries.popitem(last=False)
