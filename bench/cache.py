@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from bonito.cache.runtime import CachedAnswer, ResponseCache  # noqa: E402
-from bonito.config.schema import CacheConfig  # noqa: E402
-from bonito.gateway.snapshot import KeyEntry, Snapshot, empty_snapshot  # noqa: E402
+from bonito.cache.runtime import CachedAnswer, ResponseCache
+from bonito.config.schema import CacheConfig
+from bonito.gateway.snapshot import KeyEntry, Snapshot, empty_snapshot
 
 KEY = KeyEntry(id="k", name="bench", org_id="org-bench", key_hash="h")
 ANSWER = CachedAnswer(
@@ -112,34 +112,40 @@ async def memory() -> None:
     print(f"memory for 10,000 exact entries (~{len(ANSWER.dumps())} B answers): {used / 1e6:.1f} MB")
 
 
-async def main() -> None:
+async def run(args: argparse.Namespace, redis_url: str | None) -> None:
+    await exact(ResponseCache(), snapshot({"exact": {"ttl_s": 600}}), args.samples, "exact (memory)")
+    await memory()
+    if redis_url is not None:
+        cache = ResponseCache()
+        await exact(cache, snapshot({"exact": {"ttl_s": 600}}, redis_url), args.samples, "exact (redis) ")
+        await cache.aclose()
+    if not args.skip_semantic:
+        await semantic(args.samples)
+
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--redis", action="store_true", help="also measure a Redis-backed hit")
     ap.add_argument("--skip-semantic", action="store_true")
     args = ap.parse_args()
-    await exact(ResponseCache(), snapshot({"exact": {"ttl_s": 600}}), args.samples, "exact (memory)")
-    await memory()
-    if args.redis:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            sys.exit("redis-server is not installed")
-        port = 6399
-        with tempfile.TemporaryDirectory() as tmp:
-            proc = subprocess.Popen([binary, "--port", str(port), "--save", "", "--dir", tmp],
-                                    stdout=subprocess.DEVNULL)
-            try:
-                time.sleep(0.5)
-                cache = ResponseCache()
-                await exact(cache, snapshot({"exact": {"ttl_s": 600}}, f"redis://127.0.0.1:{port}/0"),
-                            args.samples, "exact (redis) ")
-                await cache.aclose()
-            finally:
-                proc.terminate()
-                proc.wait()
-    if not args.skip_semantic:
-        await semantic(args.samples)
+    if not args.redis:
+        asyncio.run(run(args, None))
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not installed")
+    port = 6399
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen([binary, "--port", str(port), "--save", "", "--dir", tmp],
+                                stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            asyncio.run(run(args, f"redis://127.0.0.1:{port}/0"))
+        finally:
+            proc.terminate()
+            proc.wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
