@@ -4,7 +4,6 @@ no org or other request field ever shares an entry; and the shipped threshold's 
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from bonito.cache.semantic.encoder import DEFAULT_THRESHOLD, builtin_encoder
-from bonito.cache.semantic.index import MemoryVectorIndex, SemanticCache, VectorIndex
+from bonito.cache.semantic.index import BuiltinEncoder, MemoryVectorIndex, SemanticCache, VectorIndex
 from bonito.cache.semantic.nearmiss import refusal
 from bonito.cache.semantic.redis_index import RedisVectorIndex
 from tests.fakes.openai_upstream import FakeOpenAI
@@ -66,14 +65,6 @@ def test_the_shipped_threshold_keeps_dev_precision_at_095() -> None:
     assert checked.wrong < 0.6 * cosine.wrong and checked.precision > cosine.precision
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(params=["memory", "redis"])
 def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorIndex]:
     if request.param == "memory":
@@ -84,26 +75,26 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorInde
 
 
 async def test_the_index_keeps_orgs_and_contexts_apart(index: VectorIndex) -> None:
-    cache = SemanticCache(builtin_encoder(), index, threshold=0.9, ttl_s=600, max_entries=100)
+    cache, enc = SemanticCache(index, threshold=0.9, ttl_s=600, max_entries=100), BuiltinEncoder()
     cached, asked = PARAPHRASES[0]
-    await cache.add("org-a", "ctx-1", cached, "digest-a")
-    assert (await cache.find("org-a", "ctx-1", asked))[0] == "digest-a"
-    assert (await cache.find("org-b", "ctx-1", asked))[0] is None  # another org
-    assert (await cache.find("org-a", "ctx-2", asked))[0] is None  # another model or other fields
+    await cache.add("org-a", "ctx-1", cached, "digest-a", enc)
+    assert (await cache.find("org-a", "ctx-1", asked, enc))[0] == "digest-a"
+    assert (await cache.find("org-b", "ctx-1", asked, enc))[0] is None  # another org
+    assert (await cache.find("org-a", "ctx-2", asked, enc))[0] is None  # another model or other fields
     for near_cached, near_asked in NEAR_MISSES[:2]:
-        await cache.add("org-a", "ctx-1", near_cached, f"d-{uuid.uuid4().hex}")
-        assert (await cache.find("org-a", "ctx-1", near_asked))[0] is None
+        await cache.add("org-a", "ctx-1", near_cached, f"d-{uuid.uuid4().hex}", enc)
+        assert (await cache.find("org-a", "ctx-1", near_asked, enc))[0] is None
 
 
 async def test_the_index_is_bounded_per_org(index: VectorIndex) -> None:
-    cache = SemanticCache(builtin_encoder(), index, threshold=0.9, ttl_s=600, max_entries=2)
+    cache, enc = SemanticCache(index, threshold=0.9, ttl_s=600, max_entries=2), BuiltinEncoder()
     cached, asked = PARAPHRASES[0]
-    await cache.add("org-a", "c", cached, "first")
-    await cache.add("org-b", "c", "Something else entirely", "other-org")
-    await cache.add("org-a", "c", "How do I bake bread?", "second")
-    assert (await cache.find("org-a", "c", asked))[0] == "first"  # org-b's entry did not push it out
-    await cache.add("org-a", "c", "What is the tallest mountain?", "third")
-    assert (await cache.find("org-a", "c", asked))[0] is None  # the oldest of org-a's went
+    await cache.add("org-a", "c", cached, "first", enc)
+    await cache.add("org-b", "c", "Something else entirely", "other-org", enc)
+    await cache.add("org-a", "c", "How do I bake bread?", "second", enc)
+    assert (await cache.find("org-a", "c", asked, enc))[0] == "first"  # org-b's entry did not push it out
+    await cache.add("org-a", "c", "What is the tallest mountain?", "third", enc)
+    assert (await cache.find("org-a", "c", asked, enc))[0] is None  # the oldest of org-a's went
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +141,16 @@ def test_other_fields_and_orgs_never_share_a_semantic_entry(server: BonitoServer
     assert _ask(server, asked, session=session, temperature=0.3) == "miss"  # another field differs
     assert _ask(server, asked, key=OTHER_ORG_KEY, session=session) == "miss"  # another org
     assert _ask(server, asked, session=session) == "semantic-hit"
+
+
+def test_an_orgs_own_embedding_model_can_embed_prompts(upstream: FakeOpenAI, fake: FakeOpenAI,
+                                                       tmp_path: Path) -> None:
+    extra = "cache:\n  semantic: {ttl_s: 600, threshold: 0.9, embedding_model: text-embedding-3-small}\n"
+    with BonitoServer(tmp_path, basic_config(upstream.url, extra=extra)) as srv:
+        session = uuid.uuid4().hex
+        cached, asked = PARAPHRASES[0]
+        assert _ask(srv, cached, session=session) == "miss"
+        assert _ask(srv, asked, session=session) == "semantic-hit"
+        embedded = [r.body["input"] for r in fake.requests if r.path == "/v1/embeddings"]
+        assert embedded == [cached, asked]  # the prompts went to the org's embedding model
+        assert sum(1 for r in fake.requests if r.path == "/v1/chat/completions") == 1

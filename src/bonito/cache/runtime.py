@@ -16,7 +16,7 @@ from bonito.cache.key import cache_control, exact_digest, semantic_split
 from bonito.cache.store import AnswerStore, MemoryAnswerStore, RedisAnswerStore
 
 if TYPE_CHECKING:
-    from bonito.cache.semantic.index import SemanticCache
+    from bonito.cache.semantic.index import Encoder, SemanticCache
     from bonito.gateway.snapshot import KeyEntry, Snapshot
     from bonito.providers.base import Operation
 
@@ -66,6 +66,7 @@ class CacheRequest:
     store: AnswerStore
     semantic: SemanticCache | None = None
     semantic_key: tuple[str, str] | None = None  # (context digest, text)
+    encoder: Encoder | None = None
     exact: bool = True  # an identical request is an exact hit (else only the semantic cache is on)
     hit: HitKind | None = field(default=None)
     vector: Any = None  # the prompt's embedding, computed once per request
@@ -79,8 +80,13 @@ class CacheRequest:
         if found is not None:
             self.hit = "hit" if self.exact else "semantic-hit"
             return found
-        if self.semantic is not None and self.semantic_key is not None:
-            digest, self.vector = await self.semantic.find(self.org, *self.semantic_key)
+        if self.semantic is not None and self.semantic_key is not None and self.encoder is not None:
+            try:
+                digest, self.vector = await self.semantic.find(self.org, *self.semantic_key, self.encoder)
+            except Exception as exc:  # an embedding model failing makes a miss, never a failed request
+                log.warning("semantic lookup skipped: %s", type(exc).__name__)
+                self.semantic = None
+                return None
             raw = await self.store.get(self.org, digest) if digest is not None else None
             found = CachedAnswer.loads(raw) if raw is not None else None
             if found is not None:
@@ -92,8 +98,11 @@ class CacheRequest:
         if not self.write:
             return
         await self.store.put(self.org, self.digest, entry.dumps(), self.ttl_s, self.max_entries)
-        if self.semantic is not None and self.semantic_key is not None:
-            await self.semantic.add(self.org, *self.semantic_key, self.digest, self.vector)
+        if self.semantic is not None and self.semantic_key is not None and self.encoder is not None:
+            try:
+                await self.semantic.add(self.org, *self.semantic_key, self.digest, self.encoder, self.vector)
+            except Exception as exc:
+                log.warning("semantic entry not kept: %s", type(exc).__name__)
 
 
 class ResponseCache:
@@ -122,7 +131,8 @@ class ResponseCache:
         ttl, bound = (cfg.exact.ttl_s, cfg.exact.max_entries) if cfg.exact is not None else (0.0, 0)
         semantic: SemanticCache | None = None
         semantic_key: tuple[str, str] | None = None
-        if cfg.semantic is not None and op == "chat":
+        encoder = _encoder(snap, key.org_id, cfg.semantic.embedding_model) if cfg.semantic is not None else None
+        if cfg.semantic is not None and op == "chat" and encoder is not None:
             semantic_key = semantic_split(key.org_id, public_model, body)
             if semantic_key is not None:
                 semantic = self._semantic_for(snap)
@@ -132,7 +142,7 @@ class ResponseCache:
         return CacheRequest(
             org=key.org_id, op=op, digest=exact_digest(key.org_id, public_model, op, body),
             read=usable and not no_cache, write=usable and not no_store, ttl_s=ttl, max_entries=bound,
-            store=self._store_for(snap), semantic=semantic, semantic_key=semantic_key,
+            store=self._store_for(snap), semantic=semantic, semantic_key=semantic_key, encoder=encoder,
             exact=cfg.exact is not None)
 
     def _redis_url(self, snap: Snapshot) -> str | None:
@@ -169,3 +179,14 @@ class ResponseCache:
         if self._semantic is not None:
             await self._semantic.aclose()
             self._semantic = None
+
+
+def _encoder(snap: Snapshot, org: str, embedding_model: str | None) -> Encoder | None:
+    """The built-in encoder, or the org's own embedding model (None when the org has no such model)."""
+    from bonito.cache.semantic.index import BuiltinEncoder
+    from bonito.cache.semantic.provider_encoder import ProviderEncoder
+
+    if embedding_model is None:
+        return BuiltinEncoder()
+    model = snap.catalog(org).models.get(embedding_model)
+    return ProviderEncoder(model) if model is not None else None

@@ -18,8 +18,27 @@ from bonito.cache.semantic.nearmiss import CANDIDATES, COSINE_FLOOR, refusal
 if TYPE_CHECKING:
     import numpy as np
 
-    from bonito.cache.semantic.encoder import MiniLMEncoder
     from bonito.config.schema import SemanticCacheConfig
+
+
+class Encoder(Protocol):
+    """Turns a prompt into a unit vector; `name` keeps vectors of different encoders apart."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def embed(self, text: str) -> np.ndarray: ...
+
+
+class BuiltinEncoder:
+    """The packaged all-MiniLM-L6-v2, loaded on first use."""
+
+    name = "builtin"
+
+    async def embed(self, text: str) -> np.ndarray:
+        from bonito.cache.semantic.encoder import builtin_encoder
+
+        return builtin_encoder().embed(text)
 
 
 @dataclass(slots=True)
@@ -69,9 +88,8 @@ class MemoryVectorIndex:
 class SemanticCache:
     """Finds the stored answer digest a prompt may be served with."""
 
-    def __init__(self, encoder: MiniLMEncoder, index: VectorIndex, threshold: float, ttl_s: float,
-                 max_entries: int, clock: Any = time.time) -> None:
-        self.encoder = encoder
+    def __init__(self, index: VectorIndex, threshold: float, ttl_s: float, max_entries: int,
+                 clock: Any = time.time) -> None:
         self.index = index
         self.threshold = threshold
         self.ttl_s = ttl_s
@@ -80,16 +98,17 @@ class SemanticCache:
 
     @classmethod
     def build(cls, cfg: SemanticCacheConfig, redis_url: str | None) -> SemanticCache:
-        from bonito.cache.semantic.encoder import DEFAULT_THRESHOLD, builtin_encoder
+        from bonito.cache.semantic.encoder import DEFAULT_THRESHOLD
         from bonito.cache.semantic.redis_index import RedisVectorIndex
 
         index: VectorIndex = RedisVectorIndex(redis_url) if redis_url else MemoryVectorIndex()
         threshold = cfg.threshold if cfg.threshold is not None else DEFAULT_THRESHOLD
-        return cls(builtin_encoder(), index, threshold, cfg.ttl_s, cfg.max_entries)
+        return cls(index, threshold, cfg.ttl_s, cfg.max_entries)
 
-    async def find(self, org: str, context: str, text: str) -> tuple[str | None, np.ndarray]:
+    async def find(self, org: str, context: str, text: str, encoder: Encoder) -> tuple[str | None, np.ndarray]:
         """(digest of the answer to serve or None, the prompt's vector for storing it later)."""
-        vector = self.encoder.embed(text)
+        vector = await encoder.embed(text)
+        context = f"{encoder.name}:{context}"  # vectors of different encoders never meet
         entries = await self.index.entries(org, context)
         if not entries:
             return None, vector
@@ -107,6 +126,8 @@ class SemanticCache:
     async def aclose(self) -> None:
         await self.index.aclose()
 
-    async def add(self, org: str, context: str, text: str, digest: str, vector: np.ndarray | None = None) -> None:
-        vec = vector if vector is not None else self.encoder.embed(text)
-        await self.index.add(org, Entry(context, text, digest, vec, self._clock() + self.ttl_s), self.max_entries)
+    async def add(self, org: str, context: str, text: str, digest: str, encoder: Encoder,
+                  vector: np.ndarray | None = None) -> None:
+        vec = vector if vector is not None else await encoder.embed(text)
+        entry = Entry(f"{encoder.name}:{context}", text, digest, vec, self._clock() + self.ttl_s)
+        await self.index.add(org, entry, self.max_entries)
