@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -107,3 +111,10 @@ def test_a_bad_config_value_names_the_field(api: Api, server: BonitoServer) -> N
     admin = api.register()
     r = api.http.put("/api/gateway/config", json={"cache": "sometimes"}, headers=admin.headers)
     assert r.status_code == 422 and "cache" in r.text
+
+
+def test_an_invalid_bonito_cache_stops_the_server_naming_the_field(tmp_path: Path) -> None:
+    env = {**os.environ, "BONITO_CACHE": '{"exact": {"ttl_s": -1}}'}
+    done = subprocess.run([sys.executable, "-m", "bonito", "serve", "--port", "1"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "cache.exact.ttl_s" in done.stderr
