@@ -338,7 +338,8 @@ async def _summary(session: AsyncSession, f: Filters, group_by: str) -> tuple[di
 
 
 async def summary(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:
-    return (await _summary(session, f, group_by))[0]
+    body = (await _summary(session, f, group_by))[0]
+    return {**body, "cache": await _cache_savings(session, f, body["requests"])}
 
 
 async def analytics(session: AsyncSession, f: Filters, group_by: str) -> dict[str, Any]:

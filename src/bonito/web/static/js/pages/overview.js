@@ -39,6 +39,10 @@ function view(u, windowLabel) {
     ["Latency p95", ms(u.p95)],
     ["Latency p99", ms(u.p99)],
   ];
+  if (u.cache) {  // the response cache: how often it answered, and what those upstream calls would have cost
+    const hits = u.cache.hits + u.cache.semantic_hits;
+    stats.push(["Cache hit rate", percent(u.cache.hit_rate), `${int(hits)} ${hits === 1 ? "hit" : "hits"} · saved ${usd(u.cache.saved_usd)}`]);
+  }
   return [
     h("p", { class: "muted" }, windowLabel),
     h("dl", { class: "stats" }, stats.map(([label, value, sub]) => h("div", { class: "stat", dataset: { stat: label } },
@@ -88,5 +92,6 @@ export function normalize(body) {
     p99: pick(lat, "p99", "p99_ms") ?? pick(t, "latency_p99_ms", "p99_latency_ms", "p99_ms", "latency_p99"),
     series,
     byModel,
+    cache: body.cache,
   };
 }
