@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bonito.alerts.service import AlertService
+from bonito.cache.runtime import ResponseCache
 from bonito.config.settings import Settings
 from bonito.config.source import ConfigFileSource
 from bonito.gateway.app import Gateway, request_id
@@ -56,7 +57,7 @@ class Platform:
         self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed)
         self.telemetry = Telemetry(metrics_token=settings.metrics_token)
         self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready,
-                               telemetry=self.telemetry)
+                               telemetry=self.telemetry, cache=ResponseCache(settings.redis_url))
         # Full mode needs the control plane to serve at all (it compiles the snapshot); with a
         # config file it is built after start so the gateway is healthy sooner.
         self.control_plane: Any = None if self.source else _control_plane(self)
@@ -219,6 +220,7 @@ class Platform:
                 await p.aclose()
         await self.alerts.close()
         await self.limits.aclose()
+        await self.gateway.cache.aclose()
         await self.gateway.router.aclose()
         for engine in {id(e): e for e in (self.usage_engine, self.engine)}.values():
             try:

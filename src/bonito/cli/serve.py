@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from bonito.cache.settings import CacheSettingsError, cache_from_env
 from bonito.config.loader import ConfigError, load_config
 from bonito.config.settings import Settings
 from bonito.observability.logs import configure_logging
@@ -33,6 +34,11 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["BONITO_CONFIG_FILE"] = str(path)
     else:
         os.environ.pop("BONITO_CONFIG_FILE", None)
+        try:
+            cache_from_env(os.environ.get("BONITO_CACHE"))
+        except CacheSettingsError as exc:
+            print(f"bonito: invalid config\n{exc}", file=sys.stderr)
+            return 2
     os.environ.setdefault("BONITO_LOG_LEVEL", args.log_level.upper())
     os.environ.setdefault("BONITO_PUBLIC_URL", _local_url(args.host, args.port))  # for hints printed at start
     settings = Settings.from_env()

@@ -133,6 +133,7 @@ class KeyConfig(_Strict):
     budget: BudgetConfig | None = None
     org: str = "default"
     tags: TagValues | None = None  # default tags of this key's requests
+    cache: bool = True  # false: this key's requests are never answered from, nor stored in, the cache
 
     @model_validator(mode="after")
     def _one_secret(self) -> KeyConfig:
@@ -273,6 +274,7 @@ class RouteConfig(_Strict):
     attempt_timeout_s: float | None = Field(default=None, gt=0, le=86_400)  # each call; timeout_s is the total
     rules: list[RouteRule] = Field(default_factory=list)  # conditional routing; the first match wins
     smart: SmartConfig = Field(default_factory=SmartConfig)
+    cache: bool = True  # false: this route's requests bypass the cache
 
     @field_validator("targets")
     @classmethod
@@ -311,6 +313,30 @@ class OrgConfig(_Strict):
     requests_per_minute: int | None = Field(default=None, gt=0)
     tokens_per_minute: int | None = Field(default=None, gt=0)
     budget: BudgetConfig | None = None
+    cache: bool = True  # false: the org turns the response cache off for itself
+
+
+class ExactCacheConfig(_Strict):
+    ttl_s: float = Field(default=600, gt=0)
+    max_entries: int = Field(default=10_000, gt=0)  # per org
+
+
+class SemanticCacheConfig(_Strict):
+    ttl_s: float = Field(default=600, gt=0)
+    threshold: float | None = Field(default=None, ge=0, le=1)  # None: the product's tuned value
+    embedding_model: str | None = None  # a public model name; None: the built-in encoder
+    max_entries: int = Field(default=2_000, gt=0)  # per org and model
+
+
+class CacheConfig(_Strict):
+    """`cache:` in bonito.yaml, or BONITO_CACHE (JSON) in full mode: off unless one kind is set."""
+
+    exact: ExactCacheConfig | None = None
+    semantic: SemanticCacheConfig | None = None
+
+    @property
+    def on(self) -> bool:
+        return self.exact is not None or self.semantic is not None
 
 
 class SmtpConfig(_Strict):
@@ -374,6 +400,7 @@ class BonitoConfig(_Strict):
     orgs: dict[str, OrgConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     tags: list[TagName] = Field(default_factory=list, max_length=20)  # metadata keys kept on usage records
+    cache: CacheConfig | None = None
 
 
 def reference_errors(cfg: BonitoConfig) -> list[tuple[tuple[str | int, ...], str]]:

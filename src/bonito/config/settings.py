@@ -22,6 +22,7 @@ class Settings:
     # VPC agents' status: connected up to `agent_delayed_s` after a heartbeat, offline past `agent_offline_s`
     agent_delayed_s: float = 120.0
     agent_offline_s: float = 300.0
+    cache_json: str | None = None  # BONITO_CACHE: full mode's `cache:` section as JSON
 
     @property
     def effective_database_url(self) -> str:
@@ -46,4 +47,5 @@ class Settings:
             bigquery_url=env.get("BONITO_BIGQUERY_URL") or None,
             agent_delayed_s=float(env.get("BONITO_AGENT_DELAYED_S") or 120.0),
             agent_offline_s=float(env.get("BONITO_AGENT_OFFLINE_S") or 300.0),
+            cache_json=env.get("BONITO_CACHE") or None,
         )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bonito.cache.settings import cache_from_env
 from bonito.config.settings import Settings
 from bonito.control.app import create_control_app, harden
 from bonito.control.context import ControlContext
@@ -56,7 +57,8 @@ class ControlPlane:
         config_mode = settings.config_file is not None
         cors = cors_from_env()
         self.source = None if config_mode else DatabaseSource(
-            engine, secrets, redis_url=settings.redis_url, cors_origins=cors)
+            engine, secrets, redis_url=settings.redis_url, cors_origins=cors,
+            cache=cache_from_env(settings.cache_json))
         self.ctx = ControlContext(settings=settings, engine=engine, secrets=secrets, tokens=TokenIssuer(signing),
                                   get_snapshot=get_snapshot, config_mode=config_mode,
                                   refresh_snapshot=self.refresh, cors_origins=cors, plan_route=self.plan_route,

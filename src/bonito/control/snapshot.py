@@ -27,7 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bonito.config.schema import LimitsConfig, ProviderConfig
+from bonito.config.schema import CacheConfig, LimitsConfig, ProviderConfig
 from bonito.control.services import policy_config
 from bonito.control.services.common import aware, now
 from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot, compile_route
@@ -75,11 +75,12 @@ class DatabaseSource:
     """Compiles and watches the database; one per process (replica)."""
 
     def __init__(self, engine: AsyncEngine, secrets: SecretBackend, *, redis_url: str | None = None,
-                 cors_origins: tuple[str, ...] = (), poll_s: float = 0.5) -> None:
+                 cors_origins: tuple[str, ...] = (), poll_s: float = 0.5, cache: CacheConfig | None = None) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._secrets = secrets
         self._redis_url = redis_url
         self._cors = cors_origins
+        self._cache = cache
         self.poll_s = poll_s
         self.version: int | None = None
         self._next_expiry: datetime | None = None
@@ -181,8 +182,9 @@ class DatabaseSource:
         by_org = {org: Catalog(models.get(org, {}), routes.get(org, {})) for org in set(models) | set(routes)}
         return Snapshot(version=version, keys=keys, models={}, routes={}, providers=providers,
                         limits=LimitsConfig(), redis_url=self._redis_url, cors_origins=self._cors,
-                        source="database", by_org=by_org,
-                        tag_keys={org: frozenset(s.get("tags") or ()) for org, s in settings.items()})
+                        source="database", by_org=by_org, cache=self._cache,
+                        tag_keys={org: frozenset(s.get("tags") or ()) for org, s in settings.items()},
+                        cache_off_orgs=frozenset(o for o, s in settings.items() if s.get("cache") is False))
 
     def request_reload(self) -> None:
         self._kick.set()

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from bonito import __version__
+from bonito.cache.runtime import ResponseCache
 from bonito.gateway import errors
+from bonito.gateway.cache_hook import MISS, CaptureSend, serve_hit
 from bonito.gateway.errors import GatewayError
 from bonito.gateway.execute import Outcome, TargetHooks
 from bonito.gateway.http import (
@@ -74,6 +76,7 @@ class Gateway:
         ready_check: ReadyCheck | None = None,
         source: str = "shared_gateway",
         telemetry: Telemetry | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.sink = sink
@@ -88,6 +91,7 @@ class Gateway:
             from bonito.gateway.observed import observed_hooks
 
             self.hooks = observed_hooks(self.hooks, telemetry)
+        self.cache = cache or ResponseCache()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -190,6 +194,16 @@ class Gateway:
             record.route = plan.route
             stream = bool(body.get("stream")) and op != "embeddings"
             record.stream = stream
+            cached = self.cache.begin(snap, key, plan.route or requested, _route_cache(key, plan, snap), op, body,
+                                      header(scope, b"cache-control"))
+            if cached is not None:
+                hit = await cached.lookup()
+                if hit is not None:
+                    await serve_hit(cached, hit, body, record, send, headers, started)
+                    return
+                headers.append(MISS)
+                if cached.write:
+                    send = CaptureSend(send, cached, record, stream)
             if stream:
                 await respond_stream(self, plan, op, body, raw, outcome, record, receive, send, headers, started)
             else:
@@ -197,6 +211,8 @@ class Gateway:
         except GatewayError as err:
             record.status = err.status
             record.error = err.message[:500]
+            if MISS not in err.headers and self.cache.enabled_for(snap, key.org_id):
+                err.headers.append(MISS)
             raise
         except ClientGone:
             raise
@@ -268,6 +284,14 @@ class Gateway:
                 self.telemetry.metrics.refused(exc.code)
             raise GatewayError(exc.status, exc.message, type=exc.type, code=exc.code,
                                headers=exc.headers) from None
+
+
+def _route_cache(key: KeyEntry, plan: Plan, snap: Snapshot) -> bool:
+    """Whether the route serving this request lets the cache answer it (`cache: false` opts out)."""
+    if plan.route is None:
+        return True
+    route = snap.catalog(key.org_id).routes.get(plan.route)
+    return route is None or route.cache
 
 
 def _visible(key: KeyEntry, name: str, cat: Catalog) -> bool:

@@ -195,6 +195,7 @@ class _Pump:
                              "param": None, "code": "upstream_stream_failed"}}
             await self.send({"type": "http.response.body", "body": b"data: " + orjson.dumps(err) + b"\n\n",
                              "more_body": True})
+        self.settle()  # metered before the end goes out, so a cache storing the answer there knows its cost
         await self.send({"type": "http.response.body", "body": _DONE, "more_body": False})
 
     async def _emit(self, chunk: dict[str, Any]) -> None:

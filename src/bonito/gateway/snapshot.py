@@ -18,6 +18,7 @@ from bonito.config.schema import (
     BonitoConfig,
     BreakerConfig,
     BudgetConfig,
+    CacheConfig,
     LimitsConfig,
     OrgConfig,
     RetryConfig,
@@ -55,6 +56,7 @@ class KeyEntry:
     route: str | None = None  # set for rt- keys: the route that serves every request
     tier: str | None = None
     tags: TagPairs = ()  # default attribution tags of this key's requests
+    cache: bool = True  # false: opted out of the response cache
 
     def may_use(self, model: str, provider_id: str | None = None) -> bool:
         if self.allowed_models is not None and model in self.allowed_models:
@@ -96,6 +98,7 @@ class RouteEntry:
     attempt_timeout_s: float | None = None
     rules: tuple[RouteRule, ...] = ()
     smart: SmartConfig = field(default_factory=SmartConfig)
+    cache: bool = True  # false: opted out of the response cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,8 @@ class Snapshot:
 
     def listed_tags(self, org_id: str) -> frozenset[str]:
         return self.tag_keys.get(org_id, self.default_tag_keys)
+    cache: CacheConfig | None = None  # the response cache; None = off
+    cache_off_orgs: frozenset[str] = frozenset()  # orgs that turned the cache off for themselves
 
     def catalog(self, org_id: str) -> Catalog:
         """The names a key of `org_id` can address."""
@@ -178,7 +183,7 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
             id=f"key_{digest[:16]}", name=k.name, org_id=k.org, key_hash=digest,
             requests_per_minute=k.requests_per_minute, tokens_per_minute=k.tokens_per_minute,
             allowed_models=frozenset(k.allowed_models) if k.allowed_models is not None else None,
-            budget=k.budget, tags=pairs(k.tags),
+            budget=k.budget, tags=pairs(k.tags), cache=k.cache,
         )
     for name, r in cfg.routes.items():
         if r.key:
@@ -193,6 +198,8 @@ def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = Non
         limits=cfg.limits, redis_url=cfg.redis_url, cors_origins=tuple(cfg.cors_origins),
         default_tier=cfg.default_tier, tiers=cfg.tiers, orgs=cfg.orgs, alerts=cfg.alerts, source="config",
         default_tag_keys=frozenset(cfg.tags),
+        cache=cfg.cache if cfg.cache is not None and cfg.cache.on else None,
+        cache_off_orgs=frozenset(org for org, o in cfg.orgs.items() if not o.cache),
     )
 
 
@@ -205,7 +212,7 @@ def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry], *
         weights=tuple(t.weight for t in r.targets),
         retries=r.retries, timeout_s=r.timeout_s, breaker=r.circuit_breaker,
         attempt_timeout_s=r.attempt_timeout_s, rules=tuple(r.rules), smart=r.smart,
-        org_id=org_id, id=id,
+        org_id=org_id, id=id, cache=r.cache,
     )
 
 

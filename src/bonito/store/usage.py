@@ -65,6 +65,8 @@ class UsageRow(Base):
     route: Mapped[str | None] = mapped_column(String(200))
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(32))
+    cache: Mapped[str | None] = mapped_column(String(16))  # "hit" | "semantic-hit" | null
+    cache_saved_usd: Mapped[Decimal | None] = mapped_column(PicoUSD, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     tags: Mapped[dict[str, str] | None] = mapped_column(JSON)
     request_hash: Mapped[str | None] = mapped_column(String(32))
@@ -108,7 +110,8 @@ def _row(r: UsageRecord) -> dict[str, Any]:
         "reasoning_tokens": r.reasoning_tokens, "tags": r.tags or None, "request_hash": r.request_hash,
         "cost_usd": r.cost_usd, "latency_ms": r.latency_ms,
         "ttft_ms": r.ttft_ms, "status": r.status, "error": r.error, "attempts": r.attempts,
-        "route": r.route, "decision": r.decision, "source": r.source,
+        "route": r.route, "decision": r.decision, "source": r.source, "cache": r.cache,
+        "cache_saved_usd": r.cache_saved_usd,
         "created_at": r.created_at.astimezone(UTC) if r.created_at.tzinfo else r.created_at,
     }
 

@@ -49,6 +49,8 @@ class UsageRecord:
     source: str = "shared_gateway"
     tags: dict[str, str] | None = None  # attribution (team, project, …): the org's listed metadata keys
     request_hash: str | None = None  # of the request body: identical requests share it
+    cache: str | None = None  # "hit" | "semantic-hit" when answered from the cache
+    cache_saved_usd: Decimal | None = None  # what a cache hit would have cost upstream
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=_now)
 
@@ -60,6 +62,8 @@ class UsageRecord:
         """A JSON-safe dict (for spooling and for the agent's usage push)."""
         d = asdict(self)
         d["cost_usd"] = str(self.cost_usd)
+        if self.cache_saved_usd is not None:
+            d["cache_saved_usd"] = str(self.cache_saved_usd)
         d["created_at"] = self.created_at.isoformat()
         return d
 
@@ -68,6 +72,8 @@ class UsageRecord:
         d = dict(d)
         d.pop("total_tokens", None)
         d["cost_usd"] = Decimal(str(d.get("cost_usd", "0")))
+        if d.get("cache_saved_usd") is not None:
+            d["cache_saved_usd"] = Decimal(str(d["cache_saved_usd"]))
         created = d.get("created_at")
         if isinstance(created, str):
             d["created_at"] = datetime.fromisoformat(created)

@@ -22,6 +22,7 @@ class GatewayConfigIn(ApiModel):
                                          description="model names to fall back to, in order")
     tags: list[TagName] = Field(default_factory=list, max_length=20,
                                 description="metadata keys kept as tags on usage records (e.g. team, project)")
+    cache: bool = Field(default=True, description="false turns the response cache off for this org")
 
 
 class GatewayConfigOut(OutModel):
@@ -29,4 +30,5 @@ class GatewayConfigOut(OutModel):
     default_requests_per_minute: int | None = None
     default_fallbacks: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    cache: bool = True
     updated_at: datetime | None = None

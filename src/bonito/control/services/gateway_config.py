@@ -17,7 +17,7 @@ async def get(session: AsyncSession, p: Principal) -> dict[str, Any]:
     row = await session.get(GatewayConfigRow, p.org_id)
     if row is None:
         return {"enabled_providers": None, "default_requests_per_minute": None, "default_fallbacks": [],
-                "updated_at": None}
+                "cache": True, "updated_at": None}
     return {**row.settings, "updated_at": row.updated_at}
 
 

@@ -39,7 +39,7 @@ from bonito.store.usage import UsageRow
 LOG_COLUMNS = ["id", "request_id", "created_at", "model", "model_requested", "model_used", "provider",
                "provider_name", "key_id", "key_name", "endpoint", "stream", "status", "prompt_tokens",
                "completion_tokens", "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
-               "cost_usd", "latency_ms", "ttft_ms", "attempts", "route", "error", "source", "tags"]
+               "cost_usd", "latency_ms", "ttft_ms", "attempts", "route", "error", "source", "tags", "cache"]
 U = UsageRow
 H = HOURLY.counters.c
 EXACT_PERCENTILES_MAX = 100_000
@@ -349,7 +349,7 @@ async def summary(session: AsyncSession, f: Filters, group_by: str) -> dict[str,
     if tag is not None:
         body["group_by"] = group_by
         body["by_tag"] = await by_tag(session, f, tag)
-    return body
+    return {**body, "cache": await _cache_savings(session, f, body["requests"])}
 
 
 async def by_tag(session: AsyncSession, f: Filters, tag: str) -> list[dict[str, Any]]:
@@ -376,7 +376,18 @@ async def analytics(session: AsyncSession, f: Filters, group_by: str) -> dict[st
     n = base["requests"]
     return {**base, "by_status": by_status, "by_route": by_route,
             "retried_or_fell_back": retried, "retry_rate": (retried / n) if n else 0.0,
-            "streamed": streamed}
+            "streamed": streamed, "cache": await _cache_savings(session, f, n)}
+
+
+async def _cache_savings(session: AsyncSession, f: Filters, requests: int) -> dict[str, Any]:
+    """Requests the response cache answered, the hit rate, and what the upstream calls would have cost."""
+    rows = await session.execute(select(U.cache, func.count(), func.sum(U.cache_saved_usd))
+                                 .where(*f.where(), U.cache.is_not(None)).group_by(U.cache))
+    by_kind = {kind: (int(count), _money(saved)) for kind, count, saved in rows.all()}  # sum keeps PicoUSD
+    hits = sum(c for c, _ in by_kind.values())
+    saved = sum((s for _, s in by_kind.values()), Decimal(0))
+    return {"hits": by_kind.get("hit", (0, 0))[0], "semantic_hits": by_kind.get("semantic-hit", (0, 0))[0],
+            "hit_rate": hits / requests if requests else 0.0, "saved_usd": str(saved.normalize()) if saved else "0"}
 
 
 def _encode_cursor(r: UsageRow) -> str:
@@ -412,7 +423,7 @@ def log_item(r: UsageRow, names: dict[str, str]) -> dict[str, Any]:
             "cache_write_tokens": r.cache_write_tokens or 0, "reasoning_tokens": r.reasoning_tokens or 0,
             "cost_usd": str(Decimal(r.cost_usd).normalize()) if r.cost_usd else "0",
             "latency_ms": r.latency_ms, "ttft_ms": r.ttft_ms, "attempts": r.attempts, "route": r.route,
-            "error": r.error, "source": r.source, "tags": r.tags or {}, "decision": r.decision}
+            "error": r.error, "source": r.source, "tags": r.tags or {}, "cache": r.cache, "decision": r.decision}
 
 
 async def logs_page(session: AsyncSession, f: Filters, cursor: str | None, limit: int) -> dict[str, Any]:

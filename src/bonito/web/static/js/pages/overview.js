@@ -60,6 +60,10 @@ function view(u, series, [windowId, windowLabel], [, byLabel]) {
     ["Latency p95", ms(lat.p95)],
     ["Latency p99", ms(lat.p99)],
   ];
+  if (u.cache) {  // the response cache: how often it answered, and what those upstream calls would have cost
+    const hits = u.cache.hits + u.cache.semantic_hits;
+    stats.push(["Cache hit rate", percent(u.cache.hit_rate), `${int(hits)} ${hits === 1 ? "hit" : "hits"} · saved ${usd(u.cache.saved_usd)}`]);
+  }
   const split = splitSeries(series);
   const stamp = `${windowId}-by-${series.by}`;
   return [

@@ -1,0 +1,235 @@
+"""How often the semantic cache serves the right answer: precision, recall and false serves on labelled pairs.
+
+Measured two ways on `../shared/data/cache/` (QQP pairs: `a` is cached, `b` arrives):
+- pairwise: a pair is served when its score reaches the threshold;
+- retrieval (what users meet): every `a` is cached, every `b` asks; the cache serves the best candidate it
+  accepts. A serve is right when that `a` is labelled a duplicate of `b`, wrong when labelled not one;
+  precision counts judgeable serves only, serves of unlabelled `a`s are reported beside it.
+
+    python bench/cache_semantic.py                  # the shipped model and threshold on dev
+    python bench/cache_semantic.py --cv 5           # cross-validated: fit + pick a threshold on 4/5, score 1/5
+    python bench/cache_semantic.py --fit            # weights fitted on all of dev (to ship)
+
+Embeddings are kept in `--vectors` (an .npz keyed by the texts and the encoder) so reruns skip the encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from bonito.cache.semantic.encoder import DEFAULT_THRESHOLD, MiniLMEncoder, builtin_encoder  # noqa: E402
+from bonito.cache.semantic.nearmiss import CANDIDATES, COSINE_FLOOR, refusal  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "cache" / "dev.jsonl"
+TARGET_PRECISION = 0.95
+MARGIN = 0.0  # added to the target when picking a threshold on the other folds
+
+
+@dataclass(frozen=True)
+class Pairs:
+    rows: list[dict[str, Any]]
+    vectors: dict[str, np.ndarray]
+
+    @property
+    def queries(self) -> list[str]:
+        return sorted({r["b"] for r in self.rows})
+
+    @property
+    def cached(self) -> list[str]:
+        return sorted({r["a"] for r in self.rows})
+
+    def labels(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = defaultdict(dict)
+        for r in self.rows:
+            out[r["b"]][r["a"]] = int(r["duplicate"])
+        return out
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    false_serve: float
+    right: int
+    wrong: int
+    unlabelled: int
+
+    def line(self) -> str:
+        return (f"precision {self.precision:.3f}  recall {self.recall:.3f}  false-serve {self.false_serve:.4f}  "
+                f"(right {self.right}, wrong {self.wrong}, unlabelled serves {self.unlabelled})")
+
+
+def load(path: Path = DATA, source: str = "qqp") -> list[dict[str, Any]]:
+    return [r for r in (json.loads(line) for line in path.open() if line.strip()) if r["source"] == source]
+
+
+def embed(encoder: MiniLMEncoder, texts: Sequence[str], cache: Path | None = None) -> dict[str, np.ndarray]:
+    """Every text's vector, batched by length; kept in `cache` (keyed by the texts' hash) between runs."""
+    # vectors are a function of the texts and the encoder (its code and weights): both are in the key
+    from bonito.cache.semantic import encoder as encoder_module
+
+    identity = Path(encoder_module.__file__).read_bytes() + str(encoder.weights_size).encode()
+    key = hashlib.sha256(identity + "\n".join(sorted(texts)).encode()).hexdigest()[:16]
+    if cache is not None and cache.exists():
+        saved = np.load(cache, allow_pickle=False)
+        if str(saved["key"]) == key:
+            return dict(zip(sorted(texts), saved["vectors"], strict=True))
+    order = sorted(texts, key=len)
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(order), 32):
+        batch = order[start:start + 32]
+        out.update(zip(batch, encoder.embed_batch(batch), strict=True))
+    if cache is not None:
+        np.savez(cache, key=key, vectors=np.stack([out[t] for t in sorted(texts)]))
+    return out
+
+
+Scorer = Callable[[str, str, float], float]
+
+
+def candidates(pairs: Pairs, queries: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+    """Each query's nearest cached prompts (top CANDIDATES at or above the cosine floor), as the cache sees them."""
+    cached = pairs.cached
+    matrix = np.stack([pairs.vectors[a] for a in cached])
+    out: dict[str, list[tuple[str, float]]] = {}
+    for b in queries:
+        sims = matrix @ pairs.vectors[b]
+        top = np.argsort(-sims)[:CANDIDATES]
+        out[b] = [(cached[i], float(sims[i])) for i in top if sims[i] >= COSINE_FLOOR]
+    return out
+
+
+def serves(near: dict[str, list[tuple[str, float]]], score: Scorer) -> dict[str, tuple[str, float]]:
+    """query -> (the cached prompt it would be served, its score), before any threshold."""
+    out: dict[str, tuple[str, float]] = {}
+    for b, cands in near.items():
+        scored = [(a, score(b, a, cos)) for a, cos in cands]
+        if scored:
+            out[b] = max(scored, key=lambda t: t[1])
+    return out
+
+
+def retrieval(pairs: Pairs, served: dict[str, tuple[str, float]], queries: Sequence[str],
+              threshold: float) -> Scores:
+    labels = pairs.labels()
+    right = wrong = unlabelled = 0
+    for b in queries:
+        hit = served.get(b)
+        if hit is None or hit[1] < threshold:
+            continue
+        label = labels[b].get(hit[0])
+        if label is None:
+            unlabelled += 1
+        elif label == 1:
+            right += 1
+        else:
+            wrong += 1
+    answerable = sum(1 for b in queries if 1 in labels[b].values())
+    return Scores(right / max(1, right + wrong), right / max(1, answerable), wrong / max(1, len(queries)),
+                  right, wrong, unlabelled)
+
+
+def pairwise(rows: list[dict[str, Any]], vectors: dict[str, np.ndarray], score: Scorer, threshold: float) -> Scores:
+    right = wrong = 0
+    for r in rows:
+        cos = float(vectors[r["a"]] @ vectors[r["b"]])
+        if cos >= COSINE_FLOOR and score(r["b"], r["a"], cos) >= threshold:
+            right += int(r["duplicate"] == 1)
+            wrong += int(r["duplicate"] == 0)
+    dups = sum(1 for r in rows if r["duplicate"] == 1)
+    return Scores(right / max(1, right + wrong), right / max(1, dups), wrong / max(1, len(rows) - dups),
+                  right, wrong, 0)
+
+
+def pick_threshold(pairs: Pairs, served: dict[str, tuple[str, float]], queries: Sequence[str],
+                   target: float) -> float:
+    """The lowest threshold (most recall) whose retrieval precision on `queries` reaches `target`."""
+    for t in np.r_[np.arange(0.50, 0.99, 0.01), np.arange(0.99, 0.9999, 0.0005)]:
+        s = retrieval(pairs, served, queries, float(t))
+        if s.right + s.wrong > 0 and s.precision >= target:
+            return round(float(t), 4)
+    return 1.0
+
+
+def checked(query: str, cached: str, cosine: float) -> float:
+    """The cache's score: the cosine, or 0 when the near-miss check refuses the pair."""
+    return cosine if refusal(query, cached) is None else 0.0
+
+
+def cosine_only(query: str, cached: str, cosine: float) -> float:
+    return cosine
+
+
+def cross_validate(pairs: Pairs, folds: int, seed: int = 7) -> tuple[Scores, list[float]]:
+    """Pick the threshold on the other folds' queries; score each fold's queries with it."""
+    queries = pairs.queries
+    random.Random(seed).shuffle(queries)
+    parts = [queries[i::folds] for i in range(folds)]
+    served = serves(candidates(pairs, pairs.queries), checked)
+    labels = pairs.labels()
+    right = wrong = unlabelled = answerable = 0
+    thresholds = []
+    for k in range(folds):
+        train = [b for i, part in enumerate(parts) if i != k for b in part]
+        t = pick_threshold(pairs, served, train, TARGET_PRECISION + MARGIN)
+        thresholds.append(t)
+        s = retrieval(pairs, served, parts[k], t)
+        right, wrong, unlabelled = right + s.right, wrong + s.wrong, unlabelled + s.unlabelled
+        answerable += sum(1 for b in parts[k] if 1 in labels[b].values())
+    return Scores(right / max(1, right + wrong), right / max(1, answerable), wrong / max(1, len(queries)),
+                  right, wrong, unlabelled), thresholds
+
+
+def curve(pairs: Pairs, score: Scorer, thresholds: Sequence[float]) -> list[tuple[float, Scores]]:
+    served = serves(candidates(pairs, pairs.queries), score)
+    return [(t, retrieval(pairs, served, pairs.queries, t)) for t in thresholds]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--source", default="qqp")
+    ap.add_argument("--vectors", type=Path, default=ROOT / "bench" / "results" / "cache_vectors.npz")
+    ap.add_argument("--cv", type=int, default=0, help="cross-validate the threshold with this many folds")
+    ap.add_argument("--curve", action="store_true", help="precision/recall over a range of thresholds")
+    args = ap.parse_args(argv)
+    rows = load(args.data, args.source)
+    args.vectors.parent.mkdir(parents=True, exist_ok=True)
+    pairs = Pairs(rows, embed(builtin_encoder(), sorted({r["a"] for r in rows} | {r["b"] for r in rows}),
+                              args.vectors))
+    if args.cv:
+        scores, thresholds = cross_validate(pairs, args.cv)
+        print(f"cross-validated ({args.cv} folds, thresholds picked {thresholds}):\n  retrieval {scores.line()}")
+    if args.curve:
+        grid = [0.85, 0.88, 0.90, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98]
+        for name, score in (("with the near-miss check", checked), ("cosine alone", cosine_only)):
+            print(name)
+            for t, s in curve(pairs, score, grid):
+                print(f"  {t:.2f}  retrieval {s.line()}")
+    served = serves(candidates(pairs, pairs.queries), checked)
+    print(f"shipped default threshold {DEFAULT_THRESHOLD} with the near-miss check:")
+    print("  retrieval " + retrieval(pairs, served, pairs.queries, DEFAULT_THRESHOLD).line())
+    print("  pairwise  " + pairwise(rows, pairs.vectors, checked, DEFAULT_THRESHOLD).line())
+    served_cos = serves(candidates(pairs, pairs.queries), cosine_only)
+    for t in (DEFAULT_THRESHOLD, 0.95):
+        print(f"cosine alone at {t}:")
+        print("  retrieval " + retrieval(pairs, served_cos, pairs.queries, t).line())
+        print("  pairwise  " + pairwise(rows, pairs.vectors, cosine_only, t).line())
+
+
+if __name__ == "__main__":
+    main()
