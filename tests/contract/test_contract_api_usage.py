@@ -3,18 +3,22 @@ gateway traffic: every record exactly once, its x-request-id and public model na
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from bonito.store.db import make_engine
+from bonito.store.usage import insert_usage
+from bonito.usage.record import UsageRecord
 from tests.control.helpers import Api, Org, chat, eventually
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.server import BonitoServer
@@ -132,20 +136,22 @@ def test_csv_export_streams_every_record_with_a_header_and_no_row_cap(api: Api, 
 def test_records_sharing_a_timestamp_page_and_export_exactly_once(api: Api, server: BonitoServer) -> None:
     """Keyset paging must break ties: 2500 records written in one instant (more than one export batch)."""
     admin = api.register()
-    stamp = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    rows = [(uuid.uuid4().hex, f"tie-{i}", admin.org_id, "key_x", "x", "tie-model", "tie-model", "prv_x",
-             "up", "chat", 0, 1, 2, 3, 1000, 1.5, None, 200, None, 1, None, None, "shared_gateway", stamp)
-            for i in range(2500)]
-    db = sqlite3.connect(server.workdir / ".bonito" / "bonito.db", timeout=30)
-    try:
-        db.executemany(
-            "INSERT INTO usage_records (id, request_id, org_id, key_id, key_name, model_requested, model_used, "
-            "provider, upstream_model, endpoint, stream, prompt_tokens, completion_tokens, total_tokens, cost_usd, "
-            "latency_ms, ttft_ms, status, error, attempts, route, decision, source, created_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        db.commit()
-    finally:
-        db.close()
+    stamp = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=123456)
+    records = [UsageRecord(request_id=f"tie-{i}", org_id=admin.org_id, key_id="key_x", key_name="x",
+                           model_requested="tie-model", model_used="tie-model", provider="prv_x", upstream_model="up",
+                           prompt_tokens=1, completion_tokens=2, cost_usd=Decimal("0.000000001"), latency_ms=1.5,
+                           attempts=1, created_at=stamp)
+               for i in range(2500)]
+
+    async def write() -> None:  # through the usage writer's own insert (it keeps the rollups per batch)
+        engine = make_engine(f"sqlite+aiosqlite:///{server.workdir / '.bonito' / 'bonito.db'}")
+        try:
+            for i in range(0, len(records), 1000):
+                await insert_usage(engine, records[i:i + 1000])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(write())
     org = Org(admin, {}, {}, {})
     got = [i["request_id"] for i in _page_all(api, org, limit=333)]
     assert len(got) == len(set(got)) == 2500
