@@ -84,6 +84,9 @@ _COLUMNS = [c.name for c in UsageRow.__table__.columns]
 # SQLite: a batch lands in this per-connection temporary table first, so that the ids already stored
 # are dropped once and the rollup is aggregated from exactly the rows inserted
 _BATCH = Table("usage_batch", MetaData(), *[c._copy() for c in UsageRow.__table__.columns])
+# a no-op write first: the transaction takes SQLite's write lock before it reads anything (waiting its busy
+# timeout), instead of reading first and failing at once when another writer commits before it upgrades
+_LITE_WRITE_LOCK = text("DELETE FROM main.usage_records WHERE 0")
 _LITE_BATCH_DDL = text(
     "CREATE TEMP TABLE IF NOT EXISTS usage_batch (id TEXT PRIMARY KEY, "
     + ", ".join(c for c in _COLUMNS if c != "id") + ")")
@@ -131,6 +134,7 @@ async def insert_usage(engine: AsyncEngine, records: Sequence[UsageRecord]) -> N
             await conn.execute(stmt, rows)
         return
     async with engine.begin() as conn:
+        await conn.execute(_LITE_WRITE_LOCK)
         await conn.execute(_LITE_BATCH_DDL)
         await conn.execute(sqlite_insert(_BATCH).on_conflict_do_nothing(index_elements=["id"]), rows)
         for step in _LITE_BATCH_STEPS:
