@@ -191,8 +191,14 @@ class DatabaseSink:
         self._closing = True
         self._wake.set()
         self._spill.set()
+        writer = self._tasks[0] if self._tasks else None
+        if writer is not None and not hung:
+            # the writer finishes the batch in flight and flushes what waits, within the budget; a batch cut
+            # off would go to the spool and count only once the next start has written it
+            with contextlib.suppress(TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(writer), max(0.1, deadline - time.monotonic()))
         for task in self._tasks:
-            task.cancel()  # a batch in flight goes to the spool (see _flush_buffer)
+            task.cancel()  # past the budget, a batch in flight goes to the spool (see _flush_buffer)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
