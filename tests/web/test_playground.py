@@ -6,6 +6,7 @@ upstreams; the key is issued by /api/playground/key, never typed into the page."
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from tests.support.server import BonitoServer
 from tests.web.conftest import register
 from tests.web.test_governance_pages import Control, until
 
-SCREENS = "/work/helpers/screens"
+SCREENS = os.environ.get("BONITO_SCREENS_DIR", "/tmp/bonito-screens")  # screenshots for review
 
 
 @pytest.fixture(scope="module")

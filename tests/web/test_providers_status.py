@@ -3,6 +3,7 @@ health check, and a warning while it publishes no model."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from tests.support.server import BonitoServer
 from tests.web.conftest import register
 from tests.web.test_governance_pages import Control
 
-SCREENS = "/work/helpers/screens"
+SCREENS = os.environ.get("BONITO_SCREENS_DIR", "/tmp/bonito-screens")  # screenshots for review
 
 
 async def test_validation_health_and_the_no_model_warning(page: Any, platform: BonitoServer, fake: FakeOpenAI) -> None:

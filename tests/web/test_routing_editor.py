@@ -6,6 +6,7 @@ PATCH /api/routing-policies/{id} and the rules fields of the contract's "Routes"
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from tests.support.server import BonitoServer
 from tests.web.conftest import register
 from tests.web.test_governance_pages import Control, until
 
-SCREENS = "/work/helpers/screens"
+SCREENS = os.environ.get("BONITO_SCREENS_DIR", "/tmp/bonito-screens")  # screenshots for review
 
 
 @pytest.fixture(scope="module")
