@@ -60,3 +60,16 @@ def test_only_platform_admins_set_tiers_and_bad_input_is_a_422(admin_api: tuple[
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "tier"]
     assert api.patch("/api/admin/orgs/org_missing", boss, {"tier": "pro"}).status_code == 404
     assert api.patch(f"/api/admin/orgs/{user.org_id}", boss, {"tier": "pro"}).json()["tier"] == "pro"
+
+
+def test_a_self_hosted_install_puts_new_orgs_on_its_default_tier(tmp_path_factory: pytest.TempPathFactory) -> None:
+    config = "version: 1\ndefault_tier: free\n"
+    with BonitoServer(tmp_path_factory.mktemp("tier"), config, env={"ADMIN_EMAILS": BOSS}) as srv:
+        api = Api(srv.url)
+        try:
+            boss = api.register(BOSS, org_name="platform")
+            user = api.register(org_name="newcomer")
+            orgs = {o["id"]: o["tier"] for o in api.get("/api/admin/orgs", boss).json()}
+            assert orgs[user.org_id] == "free" and orgs[boss.org_id] == "free"
+        finally:
+            api.close()

@@ -28,15 +28,16 @@ REFRESH_FAILED = "Invalid refresh token"
 
 
 async def create_user_and_org(session: AsyncSession, email: str, password: str, org_name: str,
-                              *, org_id: str | None = None, platform_admin: bool = False) -> tuple[User, Org]:
-    """A user who is admin of a new org (or of `org_id` when it exists). Caller commits."""
+                              *, org_id: str | None = None, platform_admin: bool = False,
+                              tier: str = "enterprise") -> tuple[User, Org]:
+    """A user who is admin of a new org on `tier` (or of `org_id` when it exists). Caller commits."""
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with this email already exists")
     user = User(id=new_id("usr"), email=email, password_hash=await hash_password(password),
                 is_platform_admin=platform_admin, is_active=True, created_at=now())
     org = await session.get(Org, org_id) if org_id else None
     if org is None:
-        org = Org(id=org_id or new_id("org"), name=org_name, tier="enterprise", created_at=now())
+        org = Org(id=org_id or new_id("org"), name=org_name, tier=tier, created_at=now())
         session.add(org)
     session.add(user)
     await session.flush()
@@ -55,7 +56,9 @@ async def issue_tokens(ctx: ControlContext, session: AsyncSession, user_id: str,
 
 
 async def register(ctx: ControlContext, session: AsyncSession, body: RegisterIn, ip: str) -> dict[str, Any]:
-    user, org = await create_user_and_org(session, body.email, body.password, body.org_name)
+    # a self-hosted install puts new orgs on bonito.yaml's `default_tier`
+    user, org = await create_user_and_org(session, body.email, body.password, body.org_name,
+                                          tier=ctx.get_snapshot().default_tier)
     tokens = await issue_tokens(ctx, session, user.id, org.id)
     audit.record(session, "auth.register", org_id=org.id, actor_id=user.id, actor_email=user.email, ip=ip,
                  target_type="org", target_id=org.id)
