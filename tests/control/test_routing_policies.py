@@ -240,3 +240,27 @@ def test_a_patch_serves_on_every_replica_within_two_seconds(
             "targets": [{"model": "backup"}, {"model": "gpt-4o-mini"}]}).status_code == 200
         eventually(lambda: used(one) == used(two) == "backup", within_s=2.0)
         api.close()
+
+
+def test_renaming_a_policy_carries_the_rules_naming_it_and_a_named_policy_cannot_be_deleted(
+        api: Api, full_server: BonitoServer, fake: FakeOpenAI) -> None:
+    org = api.org_with_key(fake.url)
+    api.post("/api/models", org.admin, {"name": "backup", "provider_id": org.provider["id"], "model": "gpt-4o"})
+    big = api.post("/api/routing-policies", org.admin, {"name": "big", "targets": [{"model": "backup"}]}).json()
+    front = api.post("/api/routing-policies", org.admin, {
+        "name": "front", "targets": [{"model": "gpt-4o-mini"}],
+        "rules": [{"name": "vip", "when": {"field": "metadata.tier", "op": "eq", "value": "premium"},
+                   "route": "big"}]}).json()
+
+    r = api.patch(f"/api/routing-policies/{big['id']}", org.admin, {"name": "large"})
+    assert r.status_code == 200, r.text
+    assert api.get(f"/api/routing-policies/{front['id']}", org.admin).json()["rules"][0]["route"] == "large"
+    premium = {"x-bonito-metadata": '{"tier": "premium"}'}
+    eventually(lambda: chat(full_server.url, org.key["key"], "front", **premium).headers.get(
+        "x-bonito-model-used") == "backup", within_s=2.0)
+
+    r = api.delete(f"/api/routing-policies/{big['id']}", org.admin)
+    assert r.status_code == 409 and "'front'" in r.text
+    assert api.get(f"/api/routing-policies/{big['id']}", org.admin).status_code == 200
+    assert api.delete(f"/api/routing-policies/{front['id']}", org.admin).status_code == 204
+    assert api.delete(f"/api/routing-policies/{big['id']}", org.admin).status_code == 204

@@ -40,6 +40,7 @@ async def update(policy_id: str, body: RoutingPolicyPatch, user: Admin, _w: Writ
 
 @router.delete("/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(policy_id: str, user: Admin, _w: Writable, session: SessionDep) -> Response:
+    """Remove a policy and its rt- key; 409 while another policy's rules send requests to it."""
     await routing.delete(session, user, policy_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

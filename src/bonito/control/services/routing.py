@@ -111,6 +111,8 @@ async def update(session: AsyncSession, p: Principal, policy_id: str, patch: Rou
     plaintext = (changes.get("key") or (new_key("rt") if changes.get("generate_key") else None)) if rekey else None
     if rekey:
         await _bind_key(session, row, plaintext)
+    if body.name != row.name:
+        await _rename_references(session, p.org_id, row.name, body.name)
     row.name = body.name
     policy_config.write(row, body)
     row.updated_at = now()
@@ -119,6 +121,21 @@ async def update(session: AsyncSession, p: Principal, policy_id: str, patch: Rou
                  details={"name": row.name, "fields": sorted(changes), "with_key": row.key_hash is not None})
     await session.commit()
     return {**as_dict(row), "key": plaintext}
+
+
+async def _referrers(session: AsyncSession, org_id: str, name: str) -> list[RoutingPolicyRow]:
+    """The org's other policies whose rules send requests to the policy named `name`."""
+    rows = (await session.execute(select(RoutingPolicyRow).where(RoutingPolicyRow.org_id == org_id))).scalars()
+    return [r for r in rows if r.name != name and any(rule.route == name for rule in policy_config.read(r).rules)]
+
+
+async def _rename_references(session: AsyncSession, org_id: str, old: str, new: str) -> None:
+    """Rules naming a renamed policy follow it, so renaming never leaves a rule pointing nowhere."""
+    for other in await _referrers(session, org_id, old):
+        cfg = policy_config.read(other)
+        rules = [r.model_copy(update={"route": new}) if r.route == old else r for r in cfg.rules]
+        policy_config.write(other, cfg.model_copy(update={"rules": rules}))
+        other.updated_at = now()
 
 
 async def list_all(session: AsyncSession, p: Principal) -> list[dict[str, Any]]:
@@ -132,6 +149,10 @@ async def get(session: AsyncSession, p: Principal, policy_id: str) -> dict[str, 
 
 
 async def delete(session: AsyncSession, p: Principal, policy_id: str) -> None:
+    row = await get_scoped(session, RoutingPolicyRow, p.org_id, policy_id, "routing policy")
+    if users := await _referrers(session, p.org_id, row.name):
+        names = ", ".join(f"'{r.name}'" for r in users)
+        raise Conflict(f"routing policy '{row.name}' is named by the rules of {names}; change those rules first")
     await delete_scoped(session, RoutingPolicyRow, p.org_id, policy_id, "routing policy", lambda row: audit.record(
         session, "routing_policy.delete", actor=p, target_type="routing_policy", target_id=policy_id,
         details={"name": row.name}))
