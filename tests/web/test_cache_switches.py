@@ -18,6 +18,7 @@ from playwright.async_api import expect
 
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.server import BonitoServer
+from tests.web.accessibility import axe_violations
 from tests.web.conftest import _require_browser, register
 from tests.web.test_governance_pages import Control, open_page, until
 
@@ -87,6 +88,7 @@ async def test_a_keys_cache_is_switched_in_the_table_and_stays_switched(page: An
         await expect(page.get_by_role("heading", name="Gateway keys", level=1)).to_be_visible()
         switch = page.get_by_role("switch", name="Use the response cache for batch")
         await expect(switch).to_be_checked()
+        assert not await axe_violations(page)
         await page.screenshot(path=f"{SCREENS}/keys-cache-switch.png", full_page=True)
 
         await switch.press("Space")  # by keyboard too
@@ -115,6 +117,7 @@ async def test_the_routing_editor_turns_a_routes_cache_off(page: Any, platform: 
         editor = page.get_by_role("form", name="Edit chat")
         toggle = editor.get_by_role("checkbox", name=re.compile(r"^Use the response cache"))
         await expect(toggle).to_be_checked()
+        assert not await axe_violations(page)
         await toggle.uncheck()
         await editor.get_by_role("button", name="Save changes").click()
         await expect(page.get_by_text("Saved policy chat")).to_be_visible()
