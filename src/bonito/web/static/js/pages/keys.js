@@ -102,7 +102,7 @@ function cacheSwitch(key) {
     }
   });
   return h("label", { class: "check" }, box, state,
-    h("span", { class: "visually-hidden" }, `Use the response cache for ${key.name}`));
+    h("span", { class: "visually-hidden" }, `Response cache for ${key.name}`));
 }
 
 async function revoke(key, reload) {
