@@ -42,7 +42,7 @@ def as_dict(row: GatewayKeyRow) -> dict[str, Any]:
             "tokens_per_minute": row.tokens_per_minute, "allowed_models": row.allowed_models,
             "created_at": row.created_at, "expires_at": aware(row.expires_at),
             "revoked_at": aware(row.revoked_at), "created_by": row.created_by, "tags": row.tags or {},
-            "cache": row.cache is not False}
+            "cache": row.cache}
 
 
 def _future(expires_at: datetime | None) -> datetime | None:
