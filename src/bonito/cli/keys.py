@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +13,12 @@ from bonito.cli.output import emit_json, line, note, table
 keys = typer.Typer(help="Gateway keys for /v1 (a bn- key is printed once).", no_args_is_help=True)
 
 COLUMNS = [("NAME", "name"), ("KEY", "display"), ("RPM", "requests_per_minute"), ("TPM", "tokens_per_minute"),
-           ("MODELS", "allowed_models"), ("REVOKED", "revoked_at"), ("ID", "id")]
+           ("MODELS", "allowed_models"), ("CACHE", "cache"), ("REVOKED", "revoked_at"), ("ID", "id")]
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"
 
 
 def register(app: typer.Typer) -> None:
@@ -37,10 +43,14 @@ def keys_create(
     tpm: Annotated[int | None, typer.Option("--tpm", help="tokens per minute", min=1)] = None,
     models: Annotated[str | None, typer.Option("--models", metavar="A,B",
                                                help="the public models it may call (default: all)")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="never answer this key from the response cache, "
+                                                              "nor store its answers")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a key and print it (once)."""
     body: dict[str, Any] = {"name": name}
+    if no_cache:
+        body["cache"] = False
     if rpm is not None:
         body["requests_per_minute"] = rpm
     if tpm is not None:
@@ -58,6 +68,20 @@ def keys_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         emit_json(items)
     else:
         table(items, COLUMNS)
+
+
+@keys.command("cache")
+def keys_cache(ctx: typer.Context, name: Annotated[str, typer.Argument(help="name or id")],
+               switch: Annotated[Switch, typer.Argument(help="on: the response cache serves the key; off: never")],
+               json_out: JsonOpt = False) -> None:
+    """Turn the response cache on or off for one key (live within seconds)."""
+    client = api(ctx)
+    key = client.resolve("/api/gateway/keys", "key", name)
+    changed = client.patch(f"/api/gateway/keys/{key['id']}", {"cache": switch is Switch.on})
+    if json_out:
+        emit_json(changed)
+    else:
+        note(f"response cache {switch.value} for key {changed['name']}", quiet=quiet(ctx))
 
 
 @keys.command("revoke")

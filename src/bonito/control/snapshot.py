@@ -176,7 +176,7 @@ class DatabaseSource:
                 id=k.id, name=k.name, org_id=k.org_id, key_hash=k.key_hash,
                 requests_per_minute=k.requests_per_minute or default_rpm, tokens_per_minute=k.tokens_per_minute,
                 allowed_models=allowed, allowed_providers=allowed_providers, tier=_tier(orgs, k.org_id),
-                tags=pairs(k.tags))
+                tags=pairs(k.tags), cache=k.cache)
         self._next_expiry = next_expiry
 
         by_org = {org: Catalog(models.get(org, {}), routes.get(org, {})) for org in set(models) | set(routes)}

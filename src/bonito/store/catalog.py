@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -87,6 +88,7 @@ class GatewayKeyRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     tags: Mapped[dict[str, str] | None] = mapped_column(JSON)  # default tags of the key's requests
+    cache: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # false: never cached
 
     __table_args__ = (Index("ix_gateway_keys_org", "org_id"),)
 

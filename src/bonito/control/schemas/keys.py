@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from bonito.config.schema import TagValues
 from bonito.control.schemas.common import ApiModel, Name, OutModel, PositiveLimit
@@ -32,6 +32,8 @@ class KeyIn(ApiModel):
         default=None, description="omitted or null: every model of the org")
     expires_at: datetime | None = None
     tags: TagValues | None = Field(default=None, description="default tags of this key's requests")
+    cache: StrictBool = Field(default=True, description="false: this key's requests are never answered from, "
+                              "nor stored in, the response cache")
 
 
 class KeyPatch(ApiModel):
@@ -41,6 +43,7 @@ class KeyPatch(ApiModel):
     allowed_models: AllowedModels | None = None
     expires_at: datetime | None = None
     tags: TagValues | None = None
+    cache: StrictBool | None = None
 
 
 class KeyOut(OutModel):
@@ -59,6 +62,7 @@ class KeyOut(OutModel):
     revoked_at: datetime | None
     created_by: str | None
     tags: dict[str, str] = Field(default_factory=dict)
+    cache: bool = True
 
 
 class KeyCreatedOut(KeyOut):

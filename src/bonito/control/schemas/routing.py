@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     create_model,
     field_serializer,
@@ -32,6 +33,8 @@ class RoutingPolicyIn(ApiModel, RouteConfig):
     name: Name
     key: RouteKey | None = Field(default=None, description="an rt- key to bind to this policy (shown back once)")
     generate_key: bool = Field(default=False, description="make a new rt- key, shown once in the answer")
+    # true or false only: through the API a quoted "no" is a mistake, not an opt-out
+    cache: StrictBool = Field(default=True, description="false: this route's requests bypass the response cache")
 
 
 def _all_optional(model: type[BaseModel]) -> type[BaseModel]:

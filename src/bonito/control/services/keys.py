@@ -41,7 +41,8 @@ def as_dict(row: GatewayKeyRow) -> dict[str, Any]:
             "display": display(row.key_prefix, row.key_last4), "requests_per_minute": row.requests_per_minute,
             "tokens_per_minute": row.tokens_per_minute, "allowed_models": row.allowed_models,
             "created_at": row.created_at, "expires_at": aware(row.expires_at),
-            "revoked_at": aware(row.revoked_at), "created_by": row.created_by, "tags": row.tags or {}}
+            "revoked_at": aware(row.revoked_at), "created_by": row.created_by, "tags": row.tags or {},
+            "cache": row.cache}
 
 
 def _future(expires_at: datetime | None) -> datetime | None:
@@ -65,7 +66,7 @@ async def create(session: AsyncSession, p: Principal, body: KeyIn) -> dict[str, 
         key_prefix=plaintext[:PREFIX_LEN], key_last4=plaintext[-4:],
         requests_per_minute=body.requests_per_minute, tokens_per_minute=body.tokens_per_minute,
         allowed_models=_allowed(body.allowed_models), created_by=p.user_id, created_at=now(),
-        expires_at=_future(body.expires_at), tags=body.tags or None)
+        expires_at=_future(body.expires_at), tags=body.tags or None, cache=body.cache)
     session.add(row)
     await bump_version(session)
     audit.record(session, "key.create", actor=p, target_type="gateway_key", target_id=row.id,
@@ -108,6 +109,8 @@ async def update(session: AsyncSession, p: Principal, key_id: str, body: KeyPatc
         row.expires_at = _future(body.expires_at)
     if "tags" in changes:
         row.tags = body.tags or None
+    if body.cache is not None:
+        row.cache = body.cache
     await bump_version(session)
     audit.record(session, "key.update", actor=p, target_type="gateway_key", target_id=row.id,
                  details={"fields": sorted(changes)})

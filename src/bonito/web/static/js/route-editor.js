@@ -1,5 +1,5 @@
 // Editing a route in place: every field of a route (strategy, targets and weights, retries, timeouts,
-// circuit breaker, smart threshold, rules) in one form, saved with PATCH /api/routing-policies/{id}.
+// circuit breaker, smart threshold, rules, response cache) in one form, saved with PATCH /api/routing-policies/{id}.
 
 import { api } from "./api.js";
 import { field, h, nextId, submitting, toast } from "./dom.js";
@@ -42,6 +42,9 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
         { hint: "The whole request, every attempt included" }),
       field("Attempt timeout (seconds)", { name: "attempt_timeout_s", type: "number", min: "0.001", step: "any",
         value: num(read(policy, "RoutingPolicyOut", "attempt_timeout_s")) }, { hint: "Each upstream call; empty: none of its own" })),
+    h("p", {}, h("label", { class: "check" }, h("input", { type: "checkbox", name: "cache",
+      checked: read(policy, "RoutingPolicyOut", "cache") !== false }), " Use the response cache ",
+    h("span", { class: "muted" }, "(off: this route's requests always go upstream)"))),
     h("fieldset", {}, h("legend", {}, "Targets, in order of preference"), targets, addTarget),
     h("fieldset", {}, h("legend", {}, "Circuit breaker (per target)"), h("div", { class: "grid" },
       field("Failures to open", { name: "failure_threshold", type: "number", min: "1", step: "1", value: num(read(breaker, "BreakerConfig", "failure_threshold")) }),
@@ -88,6 +91,7 @@ function patchBody(form, rules) {
     circuit_breaker: { failure_threshold: number("failure_threshold"), cooldown_s: number("cooldown_s"),
       error_rate: number("error_rate"), window_s: number("window_s"), min_requests: number("min_requests") },
     rules: rules.value(),
+    cache: el.namedItem("cache").checked,
   };
   if (number("max_attempts") !== null) body.retries = { max_attempts: number("max_attempts") };
   for (const k of Object.keys(body.circuit_breaker)) if (body.circuit_breaker[k] === null && k !== "error_rate") delete body.circuit_breaker[k];
