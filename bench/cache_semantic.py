@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vectors", type=Path, default=ROOT / "bench" / "results" / "cache_vectors.npz")
     ap.add_argument("--cv", type=int, default=0, help="cross-validate the threshold with this many folds")
     ap.add_argument("--curve", action="store_true", help="precision/recall over a range of thresholds")
+    ap.add_argument("--sims", type=Path, help="write each pair's score for the data's score.py (0 = refused)")
     args = ap.parse_args(argv)
     rows = load(args.data, args.source)
     args.vectors.parent.mkdir(parents=True, exist_ok=True)
@@ -268,6 +269,12 @@ def main(argv: list[str] | None = None) -> None:
             print(name)
             for t, s in curve(pairs, score, grid):
                 print(f"  {t:.3f}  retrieval {s.line()}")
+    if args.sims:
+        score = second_stage(pairs)
+        with args.sims.open("w") as out:
+            for r in rows:
+                cos = float(pairs.vectors[r["a"]] @ pairs.vectors[r["b"]])
+                out.write(json.dumps({"id": r["id"], "similarity": round(score(r["b"], r["a"], cos), 6)}) + "\n")
     near = candidates(pairs, pairs.queries)
     for name, score in stages:
         print(f"{name} at the shipped threshold {DEFAULT_THRESHOLD}:")
