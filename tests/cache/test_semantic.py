@@ -32,6 +32,10 @@ NEAR_MISSES = [  # (cached, asked): close in meaning, but another question
     ("What are the functions of preprocessor directives in C?",
      "What are the functions of preprocessor directives in C++?"),
 ]
+ALIGNMENT_MISSES = [  # (cached, asked): no rule fires, but a word of the question has no counterpart
+    ("What is the temperament of a husky/shepherd mix?", "What is the temperament of a husky/staffy mix?"),
+    ("What is 3D printing?", "What is 3D printing up to?"),
+]
 PARAPHRASES = [("How can I learn Python quickly?", "How can I quickly learn Python?"),
                ("How do I reset my password?", "How can I reset my password?")]
 
@@ -72,9 +76,7 @@ def test_the_shipped_threshold_keeps_dev_precision_at_095() -> None:
 def test_alignment_refuses_a_changed_word_the_rules_let_through() -> None:
     """A word the query adds or changes has no counterpart in the cached prompt, though no rule fires."""
     enc = builtin_encoder()
-    for cached, asked in (("What is the temperament of a husky/shepherd mix?",
-                           "What is the temperament of a husky/staffy mix?"),
-                          ("What is 3D printing?", "What is 3D printing up to?")):
+    for cached, asked in ALIGNMENT_MISSES:
         assert refusal(asked, cached) is None
         assert worst_alignment(enc.encode(asked).tokens, Pieces.pack(enc.encode(cached).tokens)) < ALIGNMENT_CUT
     for cached, asked in PARAPHRASES:
@@ -97,7 +99,7 @@ async def test_the_index_keeps_orgs_and_contexts_apart(index: VectorIndex) -> No
     assert (await cache.find("org-a", "ctx-1", asked, enc))[0] == "digest-a"
     assert (await cache.find("org-b", "ctx-1", asked, enc))[0] is None  # another org
     assert (await cache.find("org-a", "ctx-2", asked, enc))[0] is None  # another model or other fields
-    for near_cached, near_asked in NEAR_MISSES[:2]:
+    for near_cached, near_asked in NEAR_MISSES[:2] + ALIGNMENT_MISSES:  # the word pieces survive the index
         await cache.add("org-a", "ctx-1", near_cached, f"d-{uuid.uuid4().hex}", enc)
         assert (await cache.find("org-a", "ctx-1", near_asked, enc))[0] is None
 
@@ -158,7 +160,7 @@ def test_a_reworded_prompt_is_a_semantic_hit(server: BonitoServer, fake: FakeOpe
     assert sum(1 for r in fake.requests if r.path == "/v1/chat/completions") == 1
 
 
-@pytest.mark.parametrize(("cached", "asked"), NEAR_MISSES)
+@pytest.mark.parametrize(("cached", "asked"), NEAR_MISSES + ALIGNMENT_MISSES)
 def test_a_near_miss_goes_upstream(server: BonitoServer, fake: FakeOpenAI, cached: str, asked: str) -> None:
     session = uuid.uuid4().hex
     assert _ask(server, cached, session=session) == "miss"
