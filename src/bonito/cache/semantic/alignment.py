@@ -1,12 +1,13 @@
-"""The second stage's learned-free half: does every word of the question have a counterpart in the cached prompt?
+"""The second stage's alignment check: does every word of the question have a counterpart in the cached prompt?
 
-A near-miss's sentence vector sits next to its twin's ("interesting facts about whale sharks" / "... about
-sharks", "Is 2pac dead?" / "Is 2pac alive?"), but the word that changes the question finds no close partner
+A near-miss's sentence vector sits next to its twin's ("husky/shepherd mix" / "husky/staffy mix", "What is
+3D printing?" / "What is 3D printing up to?"), but the word that changes the question finds no close partner
 among the other prompt's words. From the encoder pass the lookup already makes, each word piece of the query
 takes its best cosine among the cached prompt's contextual word-piece vectors (BERTScore's alignment); the
-pair is refused when the worst of these is under ALIGNMENT_CUT. The cut and the cosine threshold it pairs
-with were chosen by grouped cross-validation on the development pairs (bench/cache_semantic.py, docs/cache.md);
-a learned model over twenty such pair features did worse out of fold than this one cut, so none ships.
+pair is refused when the worst of these is under ALIGNMENT_CUT. The cut and the cosine threshold it pairs with
+were picked on the development pairs and checked by grouped cross-validation (bench/cache_semantic.py,
+docs/cache.md); a learned model over twenty such pair features did worse out of fold than this one cut
+(bench/cache_learned_stage.py), so none ships.
 
 Cached prompts keep their piece vectors as int8 with one scale per piece (384 bytes a piece instead of 1,536):
 the cosines move by under 0.01.
