@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bonito.cache.semantic.alignment import ALIGNMENT_CUT, Pieces, worst_alignment
 from bonito.cache.semantic.encoder import DEFAULT_THRESHOLD, builtin_encoder
 from bonito.cache.semantic.index import BuiltinEncoder, MemoryVectorIndex, SemanticCache, VectorIndex
 from bonito.cache.semantic.nearmiss import refusal
@@ -31,6 +32,10 @@ NEAR_MISSES = [  # (cached, asked): close in meaning, but another question
     ("What are the functions of preprocessor directives in C?",
      "What are the functions of preprocessor directives in C++?"),
 ]
+ALIGNMENT_MISSES = [  # (cached, asked): no rule fires, but a word of the question has no counterpart
+    ("What is the temperament of a husky/shepherd mix?", "What is the temperament of a husky/staffy mix?"),
+    ("What is 3D printing?", "What is 3D printing up to?"),
+]
 PARAPHRASES = [("How can I learn Python quickly?", "How can I quickly learn Python?"),
                ("How do I reset my password?", "How can I reset my password?")]
 
@@ -45,7 +50,7 @@ def test_the_near_miss_check_lets_a_rewording_through(cached: str, asked: str) -
     assert refusal(asked, cached) is None
 
 
-@pytest.mark.timeout(900)  # a fresh checkout embeds ~7,700 prompts once (bench/results/ keeps them)
+@pytest.mark.timeout(900)  # a fresh checkout embeds ~7,500 prompts once (bench/results/ keeps them)
 def test_the_shipped_threshold_keeps_dev_precision_at_095() -> None:
     """Recomputes retrieval precision/recall on the QQP dev pairs (bench/cache_semantic.py)."""
     sys.path.insert(0, str(ROOT / "bench"))
@@ -55,14 +60,27 @@ def test_the_shipped_threshold_keeps_dev_precision_at_095() -> None:
     texts = sorted({r["a"] for r in rows} | {r["b"] for r in rows})
     vectors_file = ROOT / "bench" / "results" / "cache_vectors.npz"
     vectors_file.parent.mkdir(parents=True, exist_ok=True)
-    pairs = harness.Pairs(rows, harness.embed(builtin_encoder(), texts, vectors_file))
-    served = harness.serves(harness.candidates(pairs, pairs.queries), harness.checked)
+    pairs = harness.Pairs(rows, *harness.embed(builtin_encoder(), texts, vectors_file))
+    near = harness.candidates(pairs, pairs.queries)
+    served = harness.serves(near, harness.second_stage(pairs))
     shipped = harness.retrieval(pairs, served, pairs.queries, DEFAULT_THRESHOLD)
-    assert shipped.precision >= 0.95 and shipped.right >= 100
-    # the second stage is what refuses near-misses: at a looser threshold it halves the false serves
-    alone = harness.serves(harness.candidates(pairs, pairs.queries), harness.cosine_only)
-    checked, cosine = (harness.retrieval(pairs, s, pairs.queries, 0.90) for s in (served, alone))
-    assert checked.wrong < 0.6 * cosine.wrong and checked.precision > cosine.precision
+    assert shipped.precision >= 0.95 and shipped.recall >= 0.13
+    assert harness.pairwise(rows, pairs.vectors, harness.second_stage(pairs), DEFAULT_THRESHOLD).precision >= 0.95
+    # each half of the second stage earns its place: at the shipped threshold the rules alone and the cosine
+    # alone give more wrong serves per right one
+    for weaker in (harness.serves(near, harness.second_stage(pairs, alignment=False)),
+                   harness.serves(near, harness.cosine_only)):
+        assert harness.retrieval(pairs, weaker, pairs.queries, DEFAULT_THRESHOLD).precision < shipped.precision - 0.01
+
+
+def test_alignment_refuses_a_changed_word_the_rules_let_through() -> None:
+    """A word the query adds or changes has no counterpart in the cached prompt, though no rule fires."""
+    enc = builtin_encoder()
+    for cached, asked in ALIGNMENT_MISSES:
+        assert refusal(asked, cached) is None
+        assert worst_alignment(enc.encode(asked).tokens, Pieces.pack(enc.encode(cached).tokens)) < ALIGNMENT_CUT
+    for cached, asked in PARAPHRASES:
+        assert worst_alignment(enc.encode(asked).tokens, Pieces.pack(enc.encode(cached).tokens)) >= ALIGNMENT_CUT
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -81,7 +99,7 @@ async def test_the_index_keeps_orgs_and_contexts_apart(index: VectorIndex) -> No
     assert (await cache.find("org-a", "ctx-1", asked, enc))[0] == "digest-a"
     assert (await cache.find("org-b", "ctx-1", asked, enc))[0] is None  # another org
     assert (await cache.find("org-a", "ctx-2", asked, enc))[0] is None  # another model or other fields
-    for near_cached, near_asked in NEAR_MISSES[:2]:
+    for near_cached, near_asked in NEAR_MISSES[:2] + ALIGNMENT_MISSES:  # the word pieces survive the index
         await cache.add("org-a", "ctx-1", near_cached, f"d-{uuid.uuid4().hex}", enc)
         assert (await cache.find("org-a", "ctx-1", near_asked, enc))[0] is None
 
@@ -142,7 +160,7 @@ def test_a_reworded_prompt_is_a_semantic_hit(server: BonitoServer, fake: FakeOpe
     assert sum(1 for r in fake.requests if r.path == "/v1/chat/completions") == 1
 
 
-@pytest.mark.parametrize(("cached", "asked"), NEAR_MISSES)
+@pytest.mark.parametrize(("cached", "asked"), NEAR_MISSES + ALIGNMENT_MISSES)
 def test_a_near_miss_goes_upstream(server: BonitoServer, fake: FakeOpenAI, cached: str, asked: str) -> None:
     session = uuid.uuid4().hex
     assert _ask(server, cached, session=session) == "miss"

@@ -1,1 +1,1 @@
-"""Semantic matching for chat: an encoder, a near-miss check and a per-org index."""
+"""Semantic matching for chat: an encoder, a second stage refusing near-misses (rules, word alignment), a per-org index."""

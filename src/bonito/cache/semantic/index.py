@@ -1,9 +1,10 @@
-"""The semantic cache: nearest cached prompt of the same org and context, then a near-miss check.
+"""The semantic cache: nearest cached prompt of the same org and context, then a second stage refusing near-misses.
 
 A lookup embeds the prompt, takes the few nearest entries of the same org and
 context (every other field identical) whose cosine similarity reaches the
-threshold, and serves the closest that the near-miss check does not refuse.
-Entries are bounded per org.
+threshold, and serves the closest that the second stage accepts: the near-miss
+rules (nearmiss.py) and, with the built-in encoder, the word alignment
+(alignment.py). Entries are bounded per org.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bonito.cache.semantic.alignment import ALIGNMENT_CUT, Pieces, worst_alignment
 from bonito.cache.semantic.nearmiss import CANDIDATES, COSINE_FLOOR, refusal
 
 if TYPE_CHECKING:
@@ -21,24 +23,33 @@ if TYPE_CHECKING:
     from bonito.config.schema import SemanticCacheConfig
 
 
+@dataclass(slots=True)
+class Embedded:
+    """A prompt's unit vector and, when the encoder gives them, its unit word-piece vectors (n, dim)."""
+
+    vector: np.ndarray
+    pieces: np.ndarray | None = None
+
+
 class Encoder(Protocol):
     """Turns a prompt into a unit vector; `name` keeps vectors of different encoders apart."""
 
     @property
     def name(self) -> str: ...
 
-    async def embed(self, text: str) -> np.ndarray: ...
+    async def embed(self, text: str) -> Embedded: ...
 
 
 class BuiltinEncoder:
-    """The packaged all-MiniLM-L6-v2, loaded on first use."""
+    """The packaged all-MiniLM-L6-v2, loaded on first use; its one pass gives the word pieces too."""
 
     name = "builtin"
 
-    async def embed(self, text: str) -> np.ndarray:
+    async def embed(self, text: str) -> Embedded:
         from bonito.cache.semantic.encoder import builtin_encoder
 
-        return builtin_encoder().embed(text)
+        encoded = builtin_encoder().encode(text)
+        return Embedded(encoded.vector, encoded.tokens)
 
 
 @dataclass(slots=True)
@@ -48,6 +59,7 @@ class Entry:
     digest: str
     vector: np.ndarray
     expires: float
+    pieces: Pieces | None = None  # the built-in encoder's word pieces, for the alignment check
 
 
 class VectorIndex(Protocol):
@@ -117,29 +129,39 @@ class SemanticCache:
         threshold = cfg.threshold if cfg.threshold is not None else DEFAULT_THRESHOLD
         return cls(index, threshold, cfg.ttl_s, cfg.max_entries)
 
-    async def find(self, org: str, context: str, text: str, encoder: Encoder) -> tuple[str | None, np.ndarray]:
-        """(digest of the answer to serve or None, the prompt's vector for storing it later)."""
-        vector = await encoder.embed(text)
+    async def find(self, org: str, context: str, text: str, encoder: Encoder) -> tuple[str | None, Embedded]:
+        """(digest of the answer to serve or None, the prompt's embedding for storing it later)."""
+        embedded = await encoder.embed(text)
         context = f"{encoder.name}:{context}"  # vectors of different encoders never meet
         entries = await self.index.entries(org, context)
         if not entries:
-            return None, vector
+            return None, embedded
         import numpy as np
 
-        scores = np.stack([e.vector for e in entries]) @ vector
+        scores = np.stack([e.vector for e in entries]) @ embedded.vector
         floor = max(self.threshold, COSINE_FLOOR)
         for i in np.argsort(-scores)[:CANDIDATES]:
             if scores[i] < floor:
                 break
-            if refusal(text, entries[i].text) is None:
-                return entries[i].digest, vector
-        return None, vector
+            if accepts(text, embedded, entries[i]):
+                return entries[i].digest, embedded
+        return None, embedded
 
     async def aclose(self) -> None:
         await self.index.aclose()
 
     async def add(self, org: str, context: str, text: str, digest: str, encoder: Encoder,
-                  vector: np.ndarray | None = None) -> None:
-        vec = vector if vector is not None else await encoder.embed(text)
-        entry = Entry(f"{encoder.name}:{context}", text, digest, vec, self._clock() + self.ttl_s)
+                  embedded: Embedded | None = None) -> None:
+        emb = embedded if embedded is not None else await encoder.embed(text)
+        pieces = Pieces.pack(emb.pieces) if emb.pieces is not None else None
+        entry = Entry(f"{encoder.name}:{context}", text, digest, emb.vector, self._clock() + self.ttl_s, pieces)
         await self.index.add(org, entry, self.max_entries)
+
+
+def accepts(query: str, embedded: Embedded, entry: Entry) -> bool:
+    """The second stage: no near-miss rule refuses the pair, and every query word has a counterpart."""
+    if refusal(query, entry.text) is not None:
+        return False
+    if embedded.pieces is None or entry.pieces is None:
+        return True  # an org's own embedding model gives no word pieces: the rules alone decide
+    return worst_alignment(embedded.pieces, entry.pieces) >= ALIGNMENT_CUT

@@ -3,7 +3,8 @@
 The graph is built in memory from the safetensors weights (nothing is downloaded or written): onnxruntime's
 matrix kernels run a prompt's few-row matmuls about twice as fast as NumPy's BLAS (docs/cache.md), which is
 what brings a lookup under 5 ms of CPU. Input: one text's normalised input embeddings (n, 384); output: the
-mean of the last layer over its n tokens (384), not yet L2-normalised.
+mean of the last layer over its n tokens (384), not yet L2-normalised, and the last layer itself (n, 384): the
+contextual token vectors the second stage aligns (secondstage.py), from the same pass.
 """
 
 from __future__ import annotations
@@ -73,8 +74,10 @@ def build_session(w: dict[str, np.ndarray]) -> ort.InferenceSession:
         out = op("Add", [dense(inter, p + "output.dense", n + "out"), x1], n + "res2")
         x = layer_norm(out, p + "output.LayerNorm", n + "ln2")
     op("ReduceMean", [x, "tokens_axis"], "pooled", keepdims=0)
+    op("Identity", [x], "tokens")
     graph = helper.make_graph(nodes, "minilm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", DIM])],
-                              [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [DIM])], inits)
+                              [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [DIM]),
+                               helper.make_tensor_value_info("tokens", TensorProto.FLOAT, ["n", DIM])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]).SerializeToString()
     options = ort.SessionOptions()
     # one thread: a prompt's matmuls are a few rows each; more threads only spin against the event loop

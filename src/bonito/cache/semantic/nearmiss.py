@@ -34,33 +34,33 @@ NEGATIONS = frozenset({"not", "no", "never", "nor", "none", "nobody", "nothing",
 _AUXILIARIES = frozenset({"is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would",
                           "will", "shall", "may", "might", "must", "am", "have", "has", "had"})
 _AMOUNT = frozenset({"much", "many", "long", "old", "far", "often", "big", "tall"})
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:'[a-z]+)?[+#]*|\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|%)?")
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:'[a-z]+)?[+#]*|\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|%)?")
 
 
 def refusal(query: str, cached: str) -> str | None:
     """Why `cached`'s answer does not answer `query` (a short reason), or None when nothing tells them apart."""
-    qw, cw = _WORD.findall(query), _WORD.findall(cached)
-    if _numbers(qw) != _numbers(cw):
+    qw, cw = WORD.findall(query), WORD.findall(cached)
+    if numbers(qw) != numbers(cw):
         return "numbers differ"
-    if _negations(qw) != _negations(cw):
+    if negations(qw) != negations(cw):
         return "negation differs"
-    if _asks_for(qw) != _asks_for(cw):
+    if asks_for(qw) != asks_for(cw):
         return "asks for another kind of answer"
-    if _unshared_names(qw, cw) or _unshared_names(cw, qw):
+    if unshared_names(qw, cw) or unshared_names(cw, qw):
         return "names something the other does not"
     return None
 
 
-def _numbers(words: list[str]) -> set[str]:
+def numbers(words: list[str]) -> set[str]:
     return {w.replace(",", "") for w in words if w[0].isdigit()}
 
 
-def _negations(words: list[str]) -> set[str]:
+def negations(words: list[str]) -> set[str]:
     return {w.lower().replace("'", "") for w in words
             if w.lower().replace("'", "") in NEGATIONS or w.lower().endswith("n't")}
 
 
-def _asks_for(words: list[str]) -> str:
+def asks_for(words: list[str]) -> str:
     low = [w.lower() for w in words]
     for i, w in enumerate(low):
         if w == "where":
@@ -78,7 +78,7 @@ def _asks_for(words: list[str]) -> str:
     return "yes/no" if low and low[0] in _AUXILIARIES else "other"
 
 
-def _unshared_names(words: list[str], other: list[str]) -> set[str]:
+def unshared_names(words: list[str], other: list[str]) -> set[str]:
     """Name-like words of `words` (capitalised past the first word, or code-like) absent from `other`."""
     seen = {w.lower() for w in other}
     names = {w.lower() for i, w in enumerate(words)

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 from bonito.providers.base import Call
 
 if TYPE_CHECKING:
-    import numpy as np
-
+    from bonito.cache.semantic.index import Embedded
     from bonito.gateway.snapshot import ModelEntry
 
 EMBED_TIMEOUT_S = 10.0
@@ -24,11 +23,13 @@ class ProviderEncoder:
     def name(self) -> str:
         return self.model.name
 
-    async def embed(self, text: str) -> np.ndarray:
+    async def embed(self, text: str) -> Embedded:
         import numpy as np
+
+        from bonito.cache.semantic.index import Embedded
 
         upstream = self.model.upstream_model
         answer = await self.model.provider.embed(Call("embeddings", {"model": upstream, "input": text}, upstream,
                                                       timeout_s=EMBED_TIMEOUT_S))
         vector = np.asarray(answer["data"][0]["embedding"], dtype=np.float32)
-        return vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return Embedded(vector / max(float(np.linalg.norm(vector)), 1e-12))

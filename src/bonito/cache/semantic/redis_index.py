@@ -2,7 +2,7 @@
 
 Debian's redis-server has no RediSearch, so this is the documented fallback:
 each (org, context) keeps a hash of its entries (prompt text, answer digest,
-float32 vector, expiry), bounded per org by a recency sorted set; a lookup
+float32 vector, expiry, and the int8 word-piece vectors of the alignment check), bounded per org by a recency sorted set; a lookup
 reads the context's entries and ranks them in process. Contexts are narrow
 (same org, model and every other field), so a scan reads few entries.
 """
@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from bonito.cache.semantic.alignment import Pieces
 from bonito.cache.semantic.index import Entry
 from bonito.cache.store import REDIS_TIMEOUT_S
 
@@ -66,13 +67,25 @@ class RedisVectorIndex:
             head: dict[str, Any] = orjson.loads(value[4:4 + head_len])
             if head["expires"] <= now:
                 continue
-            vector = np.frombuffer(value[4 + head_len:], dtype=np.float32)
-            out.append(Entry(context, head["text"], digest.decode(), vector, head["expires"]))
+            start = 4 + head_len
+            dim, n = head.get("dim", (len(value) - start) // 4), head.get("pieces", -1)
+            vector = np.frombuffer(value, dtype=np.float32, count=dim, offset=start)
+            pieces = None
+            if n >= 0:  # value: head, vector, one float32 scale per piece, the pieces as int8 rows
+                scales = np.frombuffer(value, dtype=np.float32, count=n, offset=start + 4 * dim)
+                codes = np.frombuffer(value, dtype=np.int8, count=n * dim, offset=start + 4 * (dim + n))
+                pieces = Pieces(codes.reshape(n, dim), scales)
+            out.append(Entry(context, head["text"], digest.decode(), vector, head["expires"], pieces))
         return out
 
     async def add(self, org: str, entry: Entry, max_entries: int) -> None:
-        head = orjson.dumps({"text": entry.text, "expires": entry.expires})
-        value = struct.pack("<I", len(head)) + head + entry.vector.astype("float32").tobytes()
+        meta: dict[str, Any] = {"text": entry.text, "expires": entry.expires, "dim": len(entry.vector)}
+        tail = b""
+        if entry.pieces is not None:
+            meta["pieces"] = len(entry.pieces.scales)
+            tail = entry.pieces.scales.astype("<f4").tobytes() + entry.pieces.codes.astype("int8").tobytes()
+        head = orjson.dumps(meta)
+        value = struct.pack("<I", len(head)) + head + entry.vector.astype("<f4").tobytes() + tail
         ttl_ms = max(1, int((entry.expires - time.time()) * 1000))
         try:
             await self._add(keys=[self._key(org, entry.context), f"bonito:cache:{{{org}}}:s-recent"],
