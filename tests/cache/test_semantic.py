@@ -64,7 +64,7 @@ def test_the_shipped_threshold_keeps_dev_precision_at_095() -> None:
     near = harness.candidates(pairs, pairs.queries)
     served = harness.serves(near, harness.second_stage(pairs))
     shipped = harness.retrieval(pairs, served, pairs.queries, DEFAULT_THRESHOLD)
-    assert shipped.precision >= 0.95 and shipped.recall >= 0.13
+    assert shipped.precision >= 0.95 and shipped.recall >= 0.15
     assert harness.pairwise(rows, pairs.vectors, harness.second_stage(pairs), DEFAULT_THRESHOLD).precision >= 0.95
     # each half of the second stage earns its place: at the shipped threshold the rules alone and the cosine
     # alone give more wrong serves per right one
