@@ -16,7 +16,6 @@ from bonito.agent.compile import AgentConfig
 from bonito.agent.heartbeat import Heartbeat
 from bonito.agent.reporter import AgentReporter
 from bonito.agent.source import ControlPlaneSource
-from bonito.agent.spool import Spool
 from bonito.agent.state import StateDir
 from bonito.agent.token import OrgToken
 from bonito.config.schema import BonitoConfig
@@ -25,6 +24,7 @@ from bonito.gateway.snapshot import Snapshot, empty_snapshot
 from bonito.limits.periods import period_id
 from bonito.limits.policy import all_budgets
 from bonito.limits.runtime import LimitsRuntime
+from bonito.usage.spool import DiskSpool
 
 log = logging.getLogger("bonito.agent")
 SOURCE = "vpc_agent"
@@ -38,7 +38,7 @@ class AgentApp:
         self._http: aiohttp.ClientSession | None = None
         self.source = ControlPlaneSource(control_plane, token, state, local, interval_s=sync_interval_s,
                                          http=self.http)
-        self.reporter = AgentReporter(Spool(state.spool_dir), control_plane, token,
+        self.reporter = AgentReporter(DiskSpool(state.spool_dir), control_plane, token,
                                       send_every_s=min(10.0, sync_interval_s), http=self.http)
         self.heartbeat = Heartbeat(control_plane, token, state.agent_id(), source=self.source,
                                    reporter=self.reporter, snapshot=lambda: self.gateway.snapshot,
