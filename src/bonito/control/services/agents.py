@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -33,7 +34,6 @@ from bonito.usage.record import UsageRecord
 log = logging.getLogger("bonito.control")
 SOURCE = "vpc_agent"
 MAX_BATCH = 5_000
-_FIELDS = {f.name for f in dataclasses.fields(UsageRecord)}
 _RID = r"^[A-Za-z0-9_-]{1,64}$"
 _BIG = 2**63 - 1  # counters are 64-bit columns
 
@@ -41,7 +41,7 @@ _BIG = 2**63 - 1  # counters are 64-bit columns
 class IngestRecord(ApiModel):
     """One usage record as an agent sends it; fields the record does not have are ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     id: str = Field(pattern=_RID)
     request_id: str = Field(min_length=1, max_length=200)
@@ -70,6 +70,8 @@ class IngestRecord(ApiModel):
     tags: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] | None = Field(
         default=None, max_length=32)
     request_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{1,32}$")
+    cache: Literal["hit", "semantic-hit"] | None = None
+    cache_saved_usd: str | None = Field(default=None, pattern=r"^\d{1,6}(\.\d{1,18})?$")
 
     @model_validator(mode="before")
     @classmethod
@@ -80,6 +82,7 @@ class IngestRecord(ApiModel):
 
 
 _INGEST_BATCH = TypeAdapter(list[IngestRecord])
+_COPIED = tuple(n for n in IngestRecord.model_fields if n not in ("id", "cost_usd", "cache_saved_usd"))
 
 
 class CrossingIn(ApiModel):
@@ -142,15 +145,10 @@ def parse_records(org_id: str, payload: Any, *, text_checked: bool = False) -> l
     except ValidationError as exc:
         loc = ".".join(str(p) for p in exc.errors()[0]["loc"])
         raise Invalid(f"records.{loc}".rstrip("."), exc.errors()[0]["msg"], where="body") from None
-    out = []
-    for i, rec in enumerate(parsed):
-        try:
-            data = {k: v for k, v in rec.model_dump().items() if k in _FIELDS}
-            data.update(id=stored_id(org_id, rec.id), org_id=org_id, source=SOURCE)
-            out.append(UsageRecord.from_json(data))
-        except (TypeError, ValueError) as exc:
-            raise Invalid(f"records.{i}", f"not a usage record ({type(exc).__name__})", where="body") from None
-    return out
+    return [UsageRecord(**{n: getattr(rec, n) for n in _COPIED}, id=stored_id(org_id, rec.id), org_id=org_id,
+                        source=SOURCE, cost_usd=Decimal(rec.cost_usd),
+                        cache_saved_usd=None if rec.cache_saved_usd is None else Decimal(rec.cache_saved_usd))
+            for rec in parsed]
 
 
 async def ingest(engine: AsyncEngine, records: list[UsageRecord]) -> None:
