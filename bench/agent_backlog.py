@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -154,6 +155,7 @@ def measure(count: int, database_url: str | None = None, *, outage_s: float = 3.
             raise RuntimeError(f"{out['stored']} records stored, {count} spooled")
     finally:
         children.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
     return out
 
 

@@ -38,7 +38,7 @@ SYNC_S = 0.5
 BATCH = 500  # steady state: a push every `send_every_s`, or as soon as this many records wait
 MAX_BATCH = 5_000  # the control plane's limit per ingest request: a backlog goes in batches this size
 IN_FLIGHT = 2  # a backlog's batches on the way at once: one is stored while the next is parsed
-MAX_BACKOFF_S = 5.0  # while the control plane is away: its return is noticed within this
+MAX_BACKOFF_S = 3.0  # while the control plane is away: its return is noticed within this
 UNACCEPTABLE = (400, 413, 422)  # the batch itself is wrong: sending it again cannot help
 # the gateway's own fixed phrases; anything else may come from an upstream and is not sent
 _OWN_ERRORS = ("client disconnected before sending the whole body", "client disconnected mid-stream")
