@@ -22,8 +22,9 @@ class AgentProcess(BonitoServer):
 
     def __init__(self, workdir: Path, control_plane: str, *, token: str | None = None,
                  token_file: Path | None = None, config: str | None = None, sync_interval: float = 1.0,
-                 heartbeat_interval: float = 1.0, port: int | None = None, env: dict[str, str] | None = None) -> None:
-        super().__init__(workdir, env=env, port=port)
+                 heartbeat_interval: float = 1.0, port: int | None = None, env: dict[str, str] | None = None,
+                 args: list[str] | None = None) -> None:
+        super().__init__(workdir, env=env, port=port, args=args)
         self.control_plane = control_plane
         self.token = token
         self.token_file = token_file
@@ -46,7 +47,7 @@ class AgentProcess(BonitoServer):
             cmd += ["--token-file", str(self.token_file)]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
-        return cmd
+        return [*cmd, *self.args]
 
     def environment(self) -> dict[str, str]:
         env = super().environment()

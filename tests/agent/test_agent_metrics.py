@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import orjson
 
 from tests.agent.conftest import AGENT_UPSTREAM_KEY, issue_token, local_config
 from tests.agent.support import AgentProcess
@@ -78,3 +79,17 @@ def test_agent_metrics_follow_traffic_and_an_outage(fake: FakeOpenAI, tmp_path: 
             agent.stop()
         control.stop()
         api.close()
+
+
+def test_agent_json_logs_carry_each_request_id(api: Api, control: BonitoServer, fake: FakeOpenAI,
+                                               tmp_path: Path) -> None:
+    org = api.org_with_key(fake.url)
+    agent = AgentProcess(tmp_path, control.url, token=issue_token(api, org.admin), config=local_config(fake.url),
+                         env={"AGENT_UPSTREAM_KEY": AGENT_UPSTREAM_KEY}, args=["--log-format", "json"])
+    with agent:
+        assert chat(agent.url, org.key["key"], **{"x-request-id": "json-line-1"}).status_code == 200
+        assert chat(agent.url, "bn-unknown", **{"x-request-id": "json-line-2"}).status_code == 401
+    lines = [orjson.loads(line) for line in agent.logs().splitlines() if line.strip()]  # every line is JSON
+    ids = {line.get("request_id") for line in lines if isinstance(line, dict)}
+    assert {"json-line-1", "json-line-2"} <= ids
+    assert org.key["key"] not in agent.logs() and "Hi there" not in agent.logs()
