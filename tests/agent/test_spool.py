@@ -115,3 +115,21 @@ def test_a_segment_another_live_process_writes_is_not_claimed(tmp_path: Path) ->
         writer.kill()  # kill -9: the lock dies with the process
         writer.join(30)
     assert _drain(DiskSpool(tmp_path)) == _lines(2)
+
+
+def test_an_earlier_agent_versions_spool_is_taken_over_undelivered_records_first(tmp_path: Path) -> None:
+    from bonito.agent.state import StateDir
+
+    state = StateDir(tmp_path)
+    spool = state.spool_dir
+    spool.mkdir()
+    (spool / "000000000001.jsonl").write_bytes(b"".join(line + b"\n" for line in _lines(3)))  # delivered
+    (spool / "000000000002.jsonl").write_bytes(b"".join(line + b"\n" for line in _lines(4, 3)))
+    (spool / "000000000003.jsonl").write_bytes(b"".join(line + b"\n" for line in _lines(2, 7)))
+    (spool / "ack").write_text(f"2 {len(_lines(1, 3)[0]) + 1}")  # the first record of segment 2 delivered too
+    newer = DiskSpool(spool)
+    newer.append_lines(_lines(1, 100))
+    newer.close()
+    assert state.adopt_legacy_spool() == 5
+    assert sorted(p.name.split("-")[0] for p in spool.iterdir()) == ["usage"] * 3
+    assert _drain(DiskSpool(spool)) == [*_lines(5, 4), *_lines(1, 100)]

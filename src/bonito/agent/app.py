@@ -104,6 +104,8 @@ class AgentApp:
 
     # -- lifecycle --------------------------------------------------------
     async def startup(self) -> None:
+        if adopted := await asyncio.to_thread(self.state.adopt_legacy_spool):
+            log.info("%d usage records taken over from an earlier agent version's spool", adopted)
         await self.reporter.start()
         cached = self.source.load_cached(lambda: self.gateway.snapshot, self.apply)
         if not cached:
