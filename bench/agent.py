@@ -76,22 +76,19 @@ def _ingest_rate(base: str, token: str, total: int, batch: int) -> float:
 
 
 def _spool_cost(records: int, per_batch: int) -> dict[str, float]:
-    from bonito.agent.spool import Spool
+    from bonito.usage.spool import DiskSpool
 
     line = orjson.dumps({"id": uuid.uuid4().hex, "request_id": "x" * 36, "model_used": MODEL,
                          "prompt_tokens": 12, "completion_tokens": 9, "cost_usd": "0.0000072", "status": 200})
     with tempfile.TemporaryDirectory() as d:
-        spool = Spool(Path(d))
+        spool = DiskSpool(Path(d))
         started = time.perf_counter()
         for _ in range(records // per_batch):
-            spool.append([line] * per_batch)
+            spool.append_lines([line] * per_batch)
         write = time.perf_counter() - started
         started = time.perf_counter()
-        while True:
-            batch, cursor = spool.read(2000)
-            if cursor is None:
-                break
-            spool.ack(cursor, len(batch))
+        while (segment := spool.claim_oldest(own=True)) is not None:
+            spool.ack(segment)
         drain = time.perf_counter() - started
         spool.close()
     return {"append_us_per_record": 1e6 * write / records, "fsync_batch": per_batch,

@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--skip-writer", action="store_true", help="do not measure the usage writer's capacity")
+    parser.add_argument("--skip-agent-backlog", action="store_true",
+                        help="do not measure the agent delivering an hour's spooled usage")
     parser.add_argument("--out", type=Path, default=servers.BENCH_DIR / "results" / "latest.json")
     return parser.parse_args(argv)
 
@@ -123,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
         print("measuring the usage writer (SQLite, PostgreSQL, spool)…", file=sys.stderr)
         writer = usage_writer.measure(20_000 if args.quick else 100_000, skip_postgres=False)
     observability = observability_cost.measure(2_000 if args.quick else 20_000)
+    backlog = None
+    if not args.skip_agent_backlog:
+        import agent_backlog
+
+        print("measuring the agent's backlog delivery…", file=sys.stderr)
+        backlog = agent_backlog.run(50_000 if args.quick else agent_backlog.HOUR_AT_100_RPS,
+                                    ("sqlite",) if args.quick else ("sqlite", "postgresql"))
     results = {
         "observability": observability,
         "meta": {
@@ -139,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "targets": targets,
         "usage_writer": writer,
+        "agent_backlog": backlog,
     }
     if background > 20:
         bench.notes.insert(
@@ -146,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(report.render(results))
     print("\n" + observability_cost.render(observability))
+    if backlog is not None:
+        print("\n" + agent_backlog.render(backlog))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(measure.dumps(results))
     print(f"\nwrote {args.out}")

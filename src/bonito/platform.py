@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import logging
 import os
@@ -28,6 +27,7 @@ from bonito.gateway.app import Gateway, request_id
 from bonito.gateway.errors import GatewayError, not_found_path
 from bonito.gateway.http import send_error
 from bonito.gateway.snapshot import Snapshot, empty_snapshot
+from bonito.lifecycle import lifespan, tune_gc
 from bonito.limits.runtime import LimitsRuntime
 from bonito.observability.telemetry import Telemetry
 from bonito.store.db import make_engine, migrate
@@ -153,20 +153,7 @@ class Platform:
         await self.control_plane.app(scope, receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    log.exception("startup failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send, self.startup, self.shutdown, log)
 
     async def startup(self) -> None:
         if self.source is None:
@@ -178,7 +165,7 @@ class Platform:
         await self.limits.start(self.engine, lambda: self.snapshot)
         await self.alerts.start()
         await self.telemetry.start(self._sample_metrics, self.ready)
-        _tune_gc()
+        tune_gc()
         if self.source is not None:
             self._tasks.append(asyncio.create_task(self.source.watch(lambda: self.snapshot, self.swap)))
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -228,13 +215,6 @@ class Platform:
             except Exception as exc:  # a hung store must not hold the exit (TimeoutError included)
                 log.warning("closing the database pool: %s", type(exc).__name__)
         await self.telemetry.close()
-
-
-def _tune_gc() -> None:
-    """Fewer, cheaper collections: usage records live ~0.2 s in the writer's buffer, long enough
-    to be promoted and rescanned by the default thresholds; modules and the snapshot never die."""
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
 
 
 def _with_request_id(scope: dict[str, Any], send: Any) -> Any:

@@ -5,108 +5,72 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import httpx
-import openai
 from aiohttp import web
 
 from tests.support.ports import free_port
+from tests.support.server import BonitoServer
 
 
-class AgentProcess:
+class AgentProcess(BonitoServer):
+    """`bonito agent` started the way a user starts it; `stop(sig)` sends any signal."""
+
     def __init__(self, workdir: Path, control_plane: str, *, token: str | None = None,
                  token_file: Path | None = None, config: str | None = None, sync_interval: float = 1.0,
-                 heartbeat_interval: float = 1.0, port: int | None = None, env: dict[str, str] | None = None) -> None:
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+                 heartbeat_interval: float = 1.0, port: int | None = None, env: dict[str, str] | None = None,
+                 args: list[str] | None = None) -> None:
+        super().__init__(workdir, env=env, port=port, args=args)
         self.control_plane = control_plane
         self.token = token
         self.token_file = token_file
-        self.config_path: Path | None = None
         if config is not None:
             self.config_path = self.workdir / "agent.yaml"
             self.config_path.write_text(config)
         self.sync_interval = sync_interval
         self.heartbeat_interval = heartbeat_interval
-        self.port = port or free_port()
-        self.env = env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.workdir / "agent.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def state_dir(self) -> Path:
         return self.workdir / ".bonito" / "agent"
 
-    def start(self, wait: bool = True) -> AgentProcess:
-        cmd = [sys.executable, "-m", "bonito", "agent", "--control-plane", self.control_plane,
+    def command(self) -> list[str]:
+        cmd = [self.python, "-m", "bonito", "agent", "--control-plane", self.control_plane,
                "--port", str(self.port), "--sync-interval", str(self.sync_interval),
                "--heartbeat-interval", str(self.heartbeat_interval)]
         if self.token_file is not None:
             cmd += ["--token-file", str(self.token_file)]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        return [*cmd, *self.args]
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
         env.pop("BONITO_ORG_TOKEN", None)
         if self.token is not None:
             env["BONITO_ORG_TOKEN"] = self.token  # the environment stands for --token
-        self._log = self.log_path.open("ab")
-        self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        return env
+
+    def start(self, wait: bool = True) -> AgentProcess:
+        super().start(wait=False)
         if wait:
             self.wait_ready()
         return self
 
     def wait_ready(self, timeout_s: float = 30.0) -> float:
         """Seconds from start until /health/ready answered 200 (a config is being served)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"bonito agent exited with {self.proc.returncode}:\n{self.logs()}")
-            try:
-                if httpx.get(self.url + "/health/ready", timeout=1).status_code == 200:
-                    return time.monotonic() - self.started_at
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"bonito agent did not become ready:\n{self.logs()}")
+        return self.wait_healthy(timeout_s, "/health/ready")
 
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def openai(self, key: str) -> openai.OpenAI:
-        return openai.OpenAI(api_key=key, base_url=self.url + "/v1", max_retries=0, timeout=30)
-
-    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 40.0) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return self.proc.returncode
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 40.0) -> int:  # type: ignore[override]
+        return super().stop(timeout_s, sig=sig)
 
     def __enter__(self) -> AgentProcess:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @dataclass

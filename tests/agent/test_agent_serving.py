@@ -147,7 +147,7 @@ def test_a_record_the_control_plane_refuses_is_set_aside_and_the_rest_flows(
     spool = agent.state_dir / "spool"
     spool.mkdir(parents=True)
     # left by another agent version: a record no control plane accepts, ahead of good ones
-    (spool / "000000000001.jsonl").write_bytes(b'{"id": "not a valid id!", "request_id": "poison"}\n')
+    (spool / "usage-00000000000000000001-1.jsonl").write_bytes(b'{"id": "not a valid id!", "request_id": "poison"}\n')
     with agent:
         sent = [chat(agent.url, org.key["key"], **{"x-request-id": f"good-{i}"}).headers["x-request-id"]
                 for i in range(3)]

@@ -124,7 +124,8 @@ def test_ingest_is_idempotent_per_org_and_record_id(api: Api, control: BonitoSer
 def test_a_malformed_record_is_a_422_naming_its_field(api: Api, control: BonitoServer) -> None:
     token = issue_token(api, api.register())
     for field, value in (("latency_ms", "slow"), ("stream", {"a": 1}), ("decision", [1]), ("status", 99),
-                         ("created_at", "yesterday"), ("cost_usd", "-1"), ("request_id", "")):
+                         ("created_at", "yesterday"), ("cost_usd", "-1"), ("request_id", ""),
+                         ("cache", "x" * 100), ("cache_saved_usd", "abc"), ("cache_saved_usd", {"a": 1})):
         r = ingest(control.url, token, [{**_record(uuid.uuid4().hex, "r"), field: value}])
         assert r.status_code == 422 and f"records.0.{field}" in r.text, (field, r.text)
     assert ingest(control.url, token, ["not a record"]).status_code == 422

@@ -44,30 +44,38 @@ class BonitoServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait: bool = True) -> BonitoServer:
+    def command(self) -> list[str]:
         cmd = [self.python, "-m", "bonito", "serve", "--port", str(self.port), "--workers", str(self.workers),
                *self.args]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        return cmd
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+
+    def start(self, wait: bool = True) -> BonitoServer:
         self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(self.command(), cwd=self.workdir, env=self.environment(), stdout=self._log,
+                                     stderr=subprocess.STDOUT)
         if wait:
             self.wait_healthy()
         return self
 
-    def wait_healthy(self, timeout_s: float = 20.0) -> None:
+    def wait_healthy(self, timeout_s: float = 20.0, path: str = "/health") -> float:
+        """Seconds from start until `path` answered 200."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"bonito exited with {self.proc.returncode}:\n{self.logs()}")
             try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
+                if httpx.get(self.url + path, timeout=1).status_code == 200:
+                    return time.monotonic() - self.started_at
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"bonito did not become healthy:\n{self.logs()}")
+        raise RuntimeError(f"bonito did not answer 200 on {path}:\n{self.logs()}")
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -88,11 +96,12 @@ class BonitoServer:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
-    def stop(self, timeout_s: float = 40.0) -> int:
+    def stop(self, timeout_s: float = 40.0, *, sig: int | None = None) -> int:
+        """Stop with SIGTERM (or `sig`), SIGKILL past `timeout_s`; the exit code."""
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGTERM if sig is None else sig)
             try:
                 self.proc.wait(timeout_s)
             except subprocess.TimeoutExpired:

@@ -1,12 +1,12 @@
-"""The agent as one ASGI app: the gateway `bonito serve` runs (/v1, /health), fed by the
+"""The agent as one ASGI app: the gateway `bonito serve` runs (/v1, /health, /metrics), fed by the
 control-plane pull and writing to the spooling reporter. No database, no /api, no dashboard."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,17 +14,20 @@ import aiohttp
 
 from bonito.agent.compile import AgentConfig
 from bonito.agent.heartbeat import Heartbeat
+from bonito.agent.metrics import AgentCollector, ConfigState
 from bonito.agent.reporter import AgentReporter
 from bonito.agent.source import ControlPlaneSource
-from bonito.agent.spool import Spool
 from bonito.agent.state import StateDir
 from bonito.agent.token import OrgToken
 from bonito.config.schema import BonitoConfig
 from bonito.gateway.app import Gateway
 from bonito.gateway.snapshot import Snapshot, empty_snapshot
+from bonito.lifecycle import lifespan, tune_gc
 from bonito.limits.periods import period_id
 from bonito.limits.policy import all_budgets
 from bonito.limits.runtime import LimitsRuntime
+from bonito.observability.telemetry import Telemetry
+from bonito.usage.spool import DiskSpool
 
 log = logging.getLogger("bonito.agent")
 SOURCE = "vpc_agent"
@@ -33,20 +36,27 @@ START_PULL_S = 5.0  # without a cached config, how long the first pull may hold 
 
 class AgentApp:
     def __init__(self, *, control_plane: str, token: OrgToken, state: StateDir, local: BonitoConfig,
-                 sync_interval_s: float, heartbeat_interval_s: float, redis_url: str | None = None) -> None:
+                 sync_interval_s: float, heartbeat_interval_s: float, redis_url: str | None = None,
+                 metrics_token: str | None = None) -> None:
         self.state = state
         self._http: aiohttp.ClientSession | None = None
         self.source = ControlPlaneSource(control_plane, token, state, local, interval_s=sync_interval_s,
                                          http=self.http)
-        self.reporter = AgentReporter(Spool(state.spool_dir), control_plane, token,
+        self.reporter = AgentReporter(DiskSpool(state.spool_dir), control_plane, token,
                                       send_every_s=min(10.0, sync_interval_s), http=self.http)
         self.heartbeat = Heartbeat(control_plane, token, state.agent_id(), source=self.source,
                                    reporter=self.reporter, snapshot=lambda: self.gateway.snapshot,
                                    interval_s=heartbeat_interval_s, http=self.http)
         first = empty_snapshot()
         self.limits = LimitsRuntime(first, local.redis_url or redis_url, on_crossing=self.heartbeat.crossed)
+        self.telemetry = Telemetry(metrics_token=metrics_token)  # GET /metrics, traces, per-request lines
         self.gateway = Gateway(first, self.reporter, limiter=self.limits.governor, ready_check=self.ready,
-                               source=SOURCE)
+                               source=SOURCE, telemetry=self.telemetry)
+        self._config_applied_at: float | None = None
+        if self.telemetry.metrics.registry is not None:  # the agent runs one process: its own registry
+            self.telemetry.metrics.registry.register(AgentCollector(self.reporter, self.heartbeat, ConfigState(
+                lambda: self.source.current_version, lambda: self._config_applied_at)))
+        self._observed = self.telemetry.wrap(self.gateway)
         self._tasks: list[asyncio.Task[None]] = []
 
     def http(self) -> aiohttp.ClientSession:
@@ -60,6 +70,7 @@ class AgentApp:
         """Serve a compiled config: snapshot, limits overlay, spend recorded elsewhere."""
         old = self.gateway.snapshot
         self.gateway.snapshot = cfg.snapshot
+        self._config_applied_at = time.monotonic()
         self.limits.follow(cfg.snapshot)
         self.limits.use_overlay(cfg.overlay)
         kept = {id(p) for p in cfg.snapshot.providers.values()}
@@ -93,6 +104,8 @@ class AgentApp:
 
     # -- lifecycle --------------------------------------------------------
     async def startup(self) -> None:
+        if adopted := await asyncio.to_thread(self.state.adopt_legacy_spool):
+            log.info("%d usage records taken over from an earlier agent version's spool", adopted)
         await self.reporter.start()
         cached = self.source.load_cached(lambda: self.gateway.snapshot, self.apply)
         if not cached:
@@ -103,10 +116,12 @@ class AgentApp:
                     self.source.reachable = True
         self._spawn(self.source.watch(lambda: self.gateway.snapshot, self.apply))
         self._spawn(self.heartbeat.run())
-        # as `bonito serve`: records live ~0.5 s in the reporter's list, long enough to be promoted and
-        # rescanned by the default thresholds; modules and the snapshot never die
-        gc.freeze()
-        gc.set_threshold(20_000, 50, 100)
+        await self.telemetry.start(self._sample_metrics, self.ready)
+        tune_gc()
+
+    def _sample_metrics(self) -> None:
+        self.telemetry.metrics.sample(pending=self.reporter.depth, snapshot_version=self.gateway.snapshot.version,
+                                      spool_dir=self.state.spool_dir)
 
     async def shutdown(self) -> None:
         for t in list(self._tasks):
@@ -122,28 +137,15 @@ class AgentApp:
         await self.gateway.router.aclose()
         if self._http is not None:
             await self._http.close()
+        await self.telemetry.close()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        await self.gateway(scope, receive, send)
-
-    async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    log.exception("agent start failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+            await lifespan(receive, send, self.startup, self.shutdown, log)
+        elif self._observed is not None and scope["type"] == "http":
+            await self._observed(scope, receive, send)
+        else:
+            await self.gateway(scope, receive, send)
 
 
 __all__ = ["AgentApp", "Snapshot"]

@@ -40,6 +40,8 @@ class Heartbeat:
         self.hostname = socket.gethostname()
         self._crossings: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
+        self.failures = 0  # heartbeats not delivered since start (GET /metrics)
+        self.delivered_at: float | None = None  # wall time of the last one delivered
 
     def crossed(self, c: BudgetCrossing) -> None:
         """The limiter's listener: a budget threshold passed here; the control plane sends the alert."""
@@ -80,8 +82,9 @@ class Heartbeat:
         while True:
             try:
                 await self.beat()
-                failing = False
+                failing, self.delivered_at = False, time.time()
             except Exception as exc:
+                self.failures += 1
                 if not failing:
                     log.warning("heartbeat not delivered (%s)", str(exc) or type(exc).__name__)
                 failing = True

@@ -2,10 +2,11 @@
 `POST /api/agent/ingest` as gzip JSON, oldest first.
 
 `submit` only appends to a list (the request path does nothing else); every `SYNC_S` the list
-is appended to the spool and fsynced, so a kill -9 risks at most that much. A sender drains the
-spool in batches: a backlog goes at once, batch after batch; otherwise every `send_every_s` or
-as soon as `BATCH` records wait. A batch is acknowledged in the spool only once the control
-plane has stored it; anything else (down, 5xx, 401) leaves it there to be sent again. A record
+is appended to the spool (`bonito.usage.spool`, the one `bonito serve`'s writer uses during a
+database outage) and fsynced, so a kill -9 risks at most that much. A sender drains the spool
+every `send_every_s`, or as soon as `BATCH` records wait; a backlog goes back to back in batches
+of `MAX_BATCH`, `IN_FLIGHT` at once. A segment is deleted only once the control plane has stored
+all of it; anything else (down, 5xx, 401) leaves it there to be sent again. A record
 the control plane refuses outright (400/413/422: it will never take it) is isolated by splitting
 its batch and set aside in `STATE_DIR/rejected-*.jsonl`, so it cannot block the records behind it.
 
@@ -22,20 +23,22 @@ import gzip
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 
 import aiohttp
 import orjson
 
-from bonito.agent.spool import Cursor, Spool
 from bonito.usage.record import UsageRecord
+from bonito.usage.spool import DiskSpool, Segment
 
 log = logging.getLogger("bonito.agent")
 
 SYNC_S = 0.5
-BATCH = 500
-BACKLOG_BATCH = 2_000
-MAX_BACKOFF_S = 10.0
+BATCH = 500  # steady state: a push every `send_every_s`, or as soon as this many records wait
+MAX_BATCH = 5_000  # the control plane's limit per ingest request: a backlog goes in batches this size
+IN_FLIGHT = 2  # a backlog's batches on the way at once: one is stored while the next is parsed
+MAX_BACKOFF_S = 3.0  # while the control plane is away: its return is noticed within this
 UNACCEPTABLE = (400, 413, 422)  # the batch itself is wrong: sending it again cannot help
 # the gateway's own fixed phrases; anything else may come from an upstream and is not sent
 _OWN_ERRORS = ("client disconnected before sending the whole body", "client disconnected mid-stream")
@@ -62,14 +65,14 @@ def encode(record: UsageRecord) -> bytes:
 
 
 class AgentReporter:
-    def __init__(self, spool: Spool, url: str, token: Callable[[], str | None], *,
+    def __init__(self, spool: DiskSpool, url: str, token: Callable[[], str | None], *,
                  send_every_s: float = 10.0, http: Callable[[], aiohttp.ClientSession] | None = None) -> None:
         self.spool = spool
         self._url = url.rstrip("/") + "/api/agent/ingest"
         self._token = token
         self._send_every_s = send_every_s
         self._pending: list[UsageRecord] = []
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one thread at a time in the spool's files
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._http_factory = http
@@ -78,11 +81,12 @@ class AgentReporter:
         self.errors = 0
         self.delivered = 0
         self.reachable: bool | None = None
+        self.drained_at: float | None = None  # wall time the spool was last wholly delivered
 
     @property
     def depth(self) -> int:
         """Records not yet stored by the control plane (in memory and on disk)."""
-        return len(self._pending) + self.spool.depth
+        return len(self._pending) + self.spool.records
 
     # -- UsageSink --------------------------------------------------------
     def submit(self, record: UsageRecord) -> None:
@@ -92,6 +96,9 @@ class AgentReporter:
         self._pending.append(record)  # encoded off the request path, in the spool writer's thread
 
     async def start(self) -> None:
+        await asyncio.to_thread(self.spool.scan)  # records an earlier run left
+        if self.spool.records:
+            log.info("%d spooled usage records found; delivering them", self.spool.records)
         self._tasks = [asyncio.create_task(self._sync_loop(), name="bonito-agent-spool"),
                        asyncio.create_task(self._send_loop(), name="bonito-agent-ingest")]
 
@@ -106,9 +113,8 @@ class AgentReporter:
         await self._sync()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(min(timeout_s, 5.0)):
-                while await self._send_batch(BACKLOG_BATCH):
-                    pass
-        self.spool.close()
+                await self._drain()
+        await asyncio.to_thread(self.spool.close)
         if self._http is not None and self._http_factory is None:  # a shared session is its owner's to close
             await self._http.close()
 
@@ -123,7 +129,7 @@ class AgentReporter:
         except BaseException:
             self._pending[:0] = batch  # not on disk: keep them for the next try
             raise
-        if self.spool.depth >= BATCH:
+        if self.spool.records >= BATCH:
             self._wake.set()
 
     def _write(self, batch: list[UsageRecord]) -> None:
@@ -133,7 +139,7 @@ class AgentReporter:
                 lines.append(encode(record))
             except TypeError:
                 log.exception("a usage record could not be encoded")
-        self.spool.append(lines)
+        self.spool.append_lines(lines)
 
     async def _sync_loop(self) -> None:
         while True:
@@ -156,8 +162,7 @@ class AgentReporter:
             self._wake.clear()
             last = time.monotonic()
             try:
-                while await self._send_batch(BACKLOG_BATCH if self.spool.depth > BATCH else BATCH):
-                    pass
+                await self._drain()
             except Exception as exc:
                 failures += 1
                 if self.reachable is not False:
@@ -168,16 +173,48 @@ class AgentReporter:
                 log.info("control plane reachable again; spooled usage delivered")
             self.reachable, failures = True, 0
 
-    async def _send_batch(self, size: int) -> bool:
-        """Send the oldest batch; True when one was delivered (there may be more)."""
-        async with self._lock:
-            lines, cursor, body = await asyncio.to_thread(self._read, size)
-        if cursor is None:
-            return False
-        await self._deliver(lines, body)
-        async with self._lock:
-            await asyncio.to_thread(self.spool.ack, cursor, len(lines))
-        return True
+    async def _drain(self) -> None:
+        """Deliver every spooled record, oldest segment first, back to back with up to `IN_FLIGHT`
+        batches on the way (the next is compressed here and parsed there while one is stored). A
+        segment is deleted once all its batches are stored; on any failure the segments not yet
+        wholly stored stay for the next try."""
+        claimed: deque[tuple[Segment, list[asyncio.Task[None]]]] = deque()
+        try:
+            while True:
+                async with self._lock:
+                    segment = await asyncio.to_thread(self.spool.claim_oldest, own=True)
+                if segment is None:
+                    break
+                posts: list[asyncio.Task[None]] = []
+                claimed.append((segment, posts))
+                for part in _batches(segment.lines):
+                    body = await asyncio.to_thread(_gzip, part)
+                    while len(running := [t for _, ts in claimed for t in ts if not t.done()]) >= IN_FLIGHT:
+                        await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                        await self._ack_stored(claimed)
+                    posts.append(asyncio.create_task(self._deliver(part, body)))
+                await self._ack_stored(claimed)
+            for _, posts in claimed:
+                await asyncio.gather(*posts)
+            await self._ack_stored(claimed)
+        except BaseException:
+            for segment, posts in claimed:
+                for t in posts:
+                    t.cancel()
+                await asyncio.gather(*posts, return_exceptions=True)
+                await asyncio.to_thread(self.spool.release, segment)
+            raise
+        self.drained_at = time.time()
+
+    async def _ack_stored(self, claimed: deque[tuple[Segment, list[asyncio.Task[None]]]]) -> None:
+        """Delete the oldest segments whose batches were all stored; a failed batch raises here."""
+        while claimed and all(t.done() for t in claimed[0][1]):
+            segment, posts = claimed[0]
+            for t in posts:
+                t.result()
+            async with self._lock:
+                await asyncio.to_thread(self.spool.ack, segment)
+            claimed.popleft()
 
     async def _deliver(self, lines: list[bytes], body: bytes) -> None:
         """POST the records; a batch the control plane cannot take is split until the record it
@@ -186,7 +223,7 @@ class AgentReporter:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
                    "Authorization": f"Bearer {token or ''}"}
         async with self._session().post(self._url, data=body, headers=headers,
-                                        timeout=aiohttp.ClientTimeout(total=30)) as resp:
+                                        timeout=aiohttp.ClientTimeout(total=60)) as resp:
             status = resp.status
         if status == 200:
             self.delivered += len(lines)
@@ -199,12 +236,8 @@ class AgentReporter:
             for part in (lines[:half], lines[half:]):
                 await self._deliver(part, await asyncio.to_thread(_gzip, part))
 
-    def _read(self, size: int) -> tuple[list[bytes], Cursor | None, bytes]:
-        lines, cursor = self.spool.read(size)
-        return lines, cursor, _gzip(lines)
-
     def _set_aside(self, lines: list[bytes], status: int) -> None:
-        path = self.spool.dir.parent / f"rejected-{int(time.time())}.jsonl"
+        path = self.spool.directory.parent / f"rejected-{int(time.time())}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as fh:
             fh.write(b"".join(line + b"\n" for line in lines))
@@ -220,6 +253,10 @@ class IngestRefused(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"the control plane answered {status}")
         self.status = status
+
+
+def _batches(lines: list[bytes]) -> list[list[bytes]]:
+    return [lines[i:i + MAX_BATCH] for i in range(0, len(lines), MAX_BATCH)]
 
 
 def _gzip(lines: list[bytes]) -> bytes:

@@ -40,7 +40,8 @@ def run_agent(*, control_plane: str | None, token: str | None, token_file: str |
 
     app = AgentApp(control_plane=control_plane, token=OrgToken(token, token_file), state=StateDir(state_dir),
                    local=local, sync_interval_s=sync_interval, heartbeat_interval_s=heartbeat_interval,
-                   redis_url=os.environ.get("REDIS_URL") or None)
+                   redis_url=os.environ.get("REDIS_URL") or None,
+                   metrics_token=os.environ.get("BONITO_METRICS_TOKEN") or None)
     # uvicorn re-raises SIGTERM after its graceful shutdown; a clean stop exits 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", lifespan="on", access_log=False,

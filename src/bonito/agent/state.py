@@ -28,6 +28,29 @@ class StateDir:
     def spool_dir(self) -> Path:
         return self.path / "spool"
 
+    def adopt_legacy_spool(self) -> int:
+        """Records an earlier agent version left in its own spool format (numbered segments and an
+        `ack` file: `<segment> <offset>` delivered so far), renamed into the usage spool's format so
+        that they are delivered, oldest first, before anything newer; the number adopted."""
+        spool = self.spool_dir
+        try:
+            seg, off = (int(v) for v in (spool / "ack").read_text().split())
+        except (FileNotFoundError, ValueError):
+            seg, off = 0, 0
+        adopted = 0
+        for path in sorted(spool.glob("[0-9]*.jsonl")):
+            n = int(path.stem) if path.stem.isdigit() else -1
+            if n < seg:
+                path.unlink()  # wholly delivered, or not a segment of ours
+                continue
+            data = path.read_bytes()[off if n == seg else 0:]
+            target = spool / f"usage-{n:020d}-0.jsonl"  # sorts before every segment named by its time
+            write_private(target, data)
+            path.unlink()
+            adopted += data.count(b"\n")
+        (spool / "ack").unlink(missing_ok=True)
+        return adopted
+
     def agent_id(self) -> str:
         """This agent's id: made once, then kept across restarts."""
         path = self.path / ID_FILE

@@ -18,17 +18,12 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.expression import Executable
 
 from bonito.store.base import Base
 from bonito.store.rollup import lite_batch_rollup
@@ -81,21 +76,54 @@ class UsageRow(Base):
 
 _COLUMNS = [c.name for c in UsageRow.__table__.columns]
 
-# SQLite: a batch lands in this per-connection temporary table first, so that the ids already stored
-# are dropped once and the rollup is aggregated from exactly the rows inserted
-_BATCH = Table("usage_batch", MetaData(), *[c._copy() for c in UsageRow.__table__.columns])
-# a no-op write first: the transaction takes SQLite's write lock before it reads anything (waiting its busy
+# SQLite: a no-op write first: the transaction takes SQLite's write lock before it reads anything (waiting its busy
 # timeout), instead of reading first and failing at once when another writer commits before it upgrades
 _LITE_WRITE_LOCK = text("DELETE FROM main.usage_records WHERE 0")
+# a batch lands in this per-connection temporary table first, so that the ids already stored are dropped
+# once and the rollup is aggregated from exactly the rows inserted
 _LITE_BATCH_DDL = text(
     "CREATE TEMP TABLE IF NOT EXISTS usage_batch (id TEXT PRIMARY KEY, "
     + ", ".join(c for c in _COLUMNS if c != "id") + ")")
+_LITE_BATCH_INSERT = (f"INSERT INTO temp.usage_batch ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+                      "ON CONFLICT (id) DO NOTHING")
 _LITE_BATCH_STEPS = [text(sql) for sql in (
     "DELETE FROM temp.usage_batch WHERE EXISTS (SELECT 1 FROM main.usage_records u WHERE u.id = usage_batch.id)",
     f"INSERT INTO main.usage_records ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM temp.usage_batch",
     *lite_batch_rollup(),
     "DELETE FROM temp.usage_batch",
 )]
+
+
+# PostgreSQL: a batch is COPied into a temporary table and inserted from there in one statement, so the
+# statement trigger aggregates the batch once and no row goes through SQLAlchemy's per-row parameter
+# handling (which cost more than the database's own work)
+_PG_BATCH_DDL = "CREATE TEMP TABLE IF NOT EXISTS usage_batch (LIKE usage_records) ON COMMIT DELETE ROWS"
+_PG_BATCH_INSERT = (f"INSERT INTO usage_records ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} "
+                    "FROM usage_batch ON CONFLICT (id) DO NOTHING")
+
+
+async def _insert_pg(engine: AsyncEngine, rows: list[dict[str, Any]]) -> None:
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        async with driver.transaction():
+            await driver.execute(_PG_BATCH_DDL)
+            await driver.copy_records_to_table("usage_batch", records=_bound(engine, rows), columns=_COLUMNS)
+            await driver.execute(_PG_BATCH_INSERT)
+
+
+def _bound(engine: AsyncEngine, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows as the driver takes them: each column's own conversion (picodollars, JSON, times) applied
+    exactly as SQLAlchemy would bind it, without its per-row parameter handling."""
+    procs = [(i, p) for i, c in enumerate(UsageRow.__table__.columns)
+             if (p := c.type._cached_bind_processor(engine.dialect)) is not None]
+    out = []
+    for row in rows:
+        values = [row[c] for c in _COLUMNS]
+        for i, proc in procs:
+            values[i] = proc(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def _cut(v: str | None, n: int = 200) -> str | None:
@@ -123,20 +151,14 @@ async def insert_usage(engine: AsyncEngine, records: Sequence[UsageRecord]) -> N
     """Insert records, skipping ids already present: replaying a batch never duplicates."""
     if not records:
         return
-    table = UsageRow.__table__
-    assert isinstance(table, Table)
     rows = [_row(r) for r in records]
     if engine.dialect.name == "postgresql":
-        # RETURNING makes SQLAlchemy send one multi-row INSERT per batch (insertmanyvalues) rather than
-        # one per row, so PostgreSQL's statement trigger aggregates the batch once
-        stmt: Executable = pg_insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-        async with engine.begin() as conn:
-            await conn.execute(stmt, rows)
+        await _insert_pg(engine, rows)
         return
     async with engine.begin() as conn:
         await conn.execute(_LITE_WRITE_LOCK)
         await conn.execute(_LITE_BATCH_DDL)
-        await conn.execute(sqlite_insert(_BATCH).on_conflict_do_nothing(index_elements=["id"]), rows)
+        await conn.exec_driver_sql(_LITE_BATCH_INSERT, _bound(engine, rows))
         for step in _LITE_BATCH_STEPS:
             await conn.execute(step)
 

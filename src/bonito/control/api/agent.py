@@ -73,7 +73,8 @@ async def ingest(request: Request, org_id: AgentOrg, ctx: CtxDep) -> dict[str, i
         payload = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise Invalid("body", "not valid JSON", where="body") from None
-    records = agents.parse_records(org_id, payload)
+    # orjson refuses lone surrogates and raw NULs: only a \u0000 escape could carry text a store refuses
+    records = agents.parse_records(org_id, payload, text_checked=b"\\u0000" not in raw)
     await agents.ingest(ctx.engine, records)
     return {"accepted": len(records)}
 
