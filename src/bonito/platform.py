@@ -27,9 +27,9 @@ from bonito.config.source import ConfigFileSource
 from bonito.gateway.app import Gateway, request_id
 from bonito.gateway.errors import GatewayError, not_found_path
 from bonito.gateway.http import send_error
-from bonito.gateway.snapshot import Snapshot, empty_snapshot
 from bonito.limits.runtime import LimitsRuntime
 from bonito.observability.telemetry import Telemetry
+from bonito.snapshot import Snapshot, empty_snapshot
 from bonito.store.db import make_engine, migrate
 from bonito.store.usage import insert_usage
 from bonito.usage.record import UsageRecord

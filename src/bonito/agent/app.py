@@ -21,10 +21,10 @@ from bonito.agent.state import StateDir
 from bonito.agent.token import OrgToken
 from bonito.config.schema import BonitoConfig
 from bonito.gateway.app import Gateway
-from bonito.gateway.snapshot import Snapshot, empty_snapshot
 from bonito.limits.periods import period_id
 from bonito.limits.policy import all_budgets
 from bonito.limits.runtime import LimitsRuntime
+from bonito.snapshot import Snapshot, empty_snapshot
 
 log = logging.getLogger("bonito.agent")
 SOURCE = "vpc_agent"

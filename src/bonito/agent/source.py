@@ -20,7 +20,7 @@ import orjson
 from bonito.agent.compile import AgentConfig, ConfigRejected, compile_document
 from bonito.agent.state import StateDir
 from bonito.config.schema import BonitoConfig
-from bonito.gateway.snapshot import Snapshot
+from bonito.snapshot import Snapshot
 
 log = logging.getLogger("bonito.agent")
 

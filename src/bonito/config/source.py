@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bonito.config.loader import ConfigError, load_config
-from bonito.gateway.snapshot import Snapshot, compile_config
+from bonito.gateway.compile import compile_config
+from bonito.snapshot import Snapshot
 
 log = logging.getLogger("bonito.config")
 

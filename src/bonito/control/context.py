@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bonito.config.settings import Settings
 from bonito.control.security import TokenIssuer
-from bonito.gateway.snapshot import Snapshot
 from bonito.secrets.backend import SecretBackend
+from bonito.snapshot import Snapshot
 
 
 async def _no_refresh() -> None:

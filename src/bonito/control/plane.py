@@ -20,9 +20,9 @@ from bonito.control.app import create_control_app, harden
 from bonito.control.context import ControlContext
 from bonito.control.security import TokenIssuer, jwt_secret_from
 from bonito.control.snapshot import DatabaseSource
-from bonito.gateway.snapshot import Snapshot
 from bonito.secrets.backend import secret_backend_from_env
 from bonito.secrets.keyring import load_keyring
+from bonito.snapshot import Snapshot
 from bonito.store.accounts import User
 
 log = logging.getLogger("bonito.control")

@@ -30,11 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bonito.config.schema import CacheConfig, LimitsConfig, ProviderConfig
 from bonito.control.services import policy_config
 from bonito.control.services.common import aware, now
-from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot, compile_route
+from bonito.gateway.compile import model_entry, provider_for
 from bonito.providers.base import Provider
-from bonito.providers.registry import build_provider
 from bonito.secrets.backend import SecretBackend
 from bonito.secrets.keyring import UnknownKeyError
+from bonito.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot, compile_route, key_scope
 from bonito.store.accounts import Org
 from bonito.store.catalog import (
     ControlState,
@@ -44,7 +44,6 @@ from bonito.store.catalog import (
     ProviderRow,
     RoutingPolicyRow,
 )
-from bonito.usage.pricing import resolve_price
 from bonito.usage.tags import pairs
 
 log = logging.getLogger("bonito.control")
@@ -54,21 +53,6 @@ _CONFIG: TypeAdapter[Any] = TypeAdapter(ProviderConfig)
 def org_view(snap: Snapshot, org_id: str) -> Catalog | None:
     """One org's models and routes in a database-built snapshot."""
     return snap.by_org.get(org_id) if snap.by_org is not None else None
-
-
-def _allowed(value: Any, provider_ids: dict[str, str]) -> tuple[frozenset[str] | None, frozenset[str] | None]:
-    """allowed_models as stored → (model names, provider ids); a dict with both lists empty = no limit."""
-    if value is None:
-        return None, None
-    if isinstance(value, list):
-        return frozenset(str(v) for v in value), None
-    if isinstance(value, dict):
-        models = [str(v) for v in value.get("models") or []]
-        providers = [provider_ids.get(str(v), str(v)) for v in value.get("providers") or []]
-        if not models and not providers:
-            return None, None
-        return (frozenset(models) if models else frozenset()), (frozenset(providers) if providers else None)
-    return frozenset(), None
 
 
 class DatabaseSource:
@@ -119,9 +103,7 @@ class DatabaseSource:
                 continue
             try:
                 config = await self._provider_config(row)
-                old = current.providers.get(row.id) if current else None
-                providers[row.id] = old if old is not None and getattr(old, "config", None) == config \
-                    else build_provider(row.id, config)
+                providers[row.id] = provider_for(row.id, config, current)
             except Exception as exc:
                 hint = " (sealed under another master key: give every replica the same BONITO_MASTER_KEY)" \
                     if isinstance(exc, UnknownKeyError) else ""
@@ -136,10 +118,10 @@ class DatabaseSource:
             provider = providers.get(m.provider_id)
             if provider is None:
                 continue
-            price = resolve_price(provider.type, m.upstream_model, m.input_cost_per_mtok, m.output_cost_per_mtok,
-                                  m.cached_input_cost_per_mtok, m.cache_write_cost_per_mtok)
-            models.setdefault(m.org_id, {})[m.name] = ModelEntry(m.name, m.provider_id, provider, m.upstream_model,
-                                                                 price, org_id=m.org_id)
+            models.setdefault(m.org_id, {})[m.name] = model_entry(
+                m.name, m.provider_id, provider, m.upstream_model, input_cost=m.input_cost_per_mtok,
+                output_cost=m.output_cost_per_mtok, cached_input_cost=m.cached_input_cost_per_mtok,
+                cache_write_cost=m.cache_write_cost_per_mtok, org_id=m.org_id)
 
         routes: dict[str, dict[str, RouteEntry]] = {}
         keys: dict[str, KeyEntry] = {}
@@ -170,7 +152,7 @@ class DatabaseSource:
                 if expires <= t:
                     continue
                 next_expiry = expires if next_expiry is None else min(next_expiry, expires)
-            allowed, allowed_providers = _allowed(k.allowed_models, provider_ids.get(k.org_id, {}))
+            allowed, allowed_providers = key_scope(k.allowed_models, provider_ids.get(k.org_id, {}))
             default_rpm = settings.get(k.org_id, {}).get("default_requests_per_minute")
             keys[k.key_hash] = KeyEntry(
                 id=k.id, name=k.name, org_id=k.org_id, key_hash=k.key_hash,

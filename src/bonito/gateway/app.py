@@ -32,7 +32,6 @@ from bonito.gateway.http import (
     send_json,
 )
 from bonito.gateway.respond import respond_json, respond_stream
-from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot
 from bonito.limits.base import LimitExceeded, RateDecision, RequestLimiter
 from bonito.limits.memory import MemoryRequestLimiter
 from bonito.limits.settle import SettleOnEnd
@@ -42,6 +41,7 @@ from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Plan
 from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
+from bonito.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot
 from bonito.usage.record import UsageRecord, new_id
 from bonito.usage.sink import UsageSink
 from bonito.usage.tags import request_tags

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bonito.gateway.errors import GatewayError
-from bonito.gateway.snapshot import ModelEntry
 from bonito.providers.base import PROVIDER_AUTH_STATUSES, SHAPE_ERRORS, Call, UpstreamError, shape_error
 from bonito.reliability.retry import RetryPolicy
 from bonito.routing.plan import Attempt, Plan
+from bonito.snapshot import ModelEntry
 
 log = logging.getLogger("bonito.gateway")
 CallFactory = Callable[[ModelEntry], Call]

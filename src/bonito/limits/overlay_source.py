@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bonito.config.schema import BudgetConfig, OrgConfig, ThrottleConfig
-from bonito.limits.policy import KeyLimits, Overlay
+from bonito.snapshot import KeyLimits, Overlay
 from bonito.store.governance import AlertRuleRow, BudgetRow, OrgLimitsRow
 
 

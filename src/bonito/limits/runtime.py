@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bonito.limits.backends import backend_for, backend_identity, redacted
 from bonito.limits.governor import CrossingListener, Governor
-from bonito.limits.policy import Overlay, all_budgets
+from bonito.limits.policy import all_budgets
+from bonito.snapshot import Overlay
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from bonito.gateway.snapshot import Snapshot
     from bonito.limits.base import LimitBackend
+    from bonito.snapshot import Snapshot
 
 log = logging.getLogger("bonito.limits")
 CLOSE_OLD_AFTER_S = 30.0

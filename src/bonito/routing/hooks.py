@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bonito.gateway.execute import Admission, AttemptResult, TargetHooks
-from bonito.gateway.snapshot import ModelEntry
 from bonito.reliability.breaker import BreakerStore, breaker_key
 from bonito.routing.observed import Observations
 from bonito.routing.plan import Plan
+from bonito.snapshot import ModelEntry
 
 
 class RouteHooks(TargetHooks):

@@ -9,7 +9,7 @@ from bonito.providers.base import Call
 if TYPE_CHECKING:
     import numpy as np
 
-    from bonito.gateway.snapshot import ModelEntry
+    from bonito.snapshot import ModelEntry
 
 EMBED_TIMEOUT_S = 10.0
 
