@@ -12,7 +12,6 @@ from typing import Any
 
 import aiohttp
 
-from bonito.agent.compile import AgentConfig
 from bonito.agent.heartbeat import Heartbeat
 from bonito.agent.reporter import AgentReporter
 from bonito.agent.source import ControlPlaneSource
@@ -24,7 +23,7 @@ from bonito.gateway.app import Gateway
 from bonito.limits.periods import period_id
 from bonito.limits.policy import all_budgets
 from bonito.limits.runtime import LimitsRuntime
-from bonito.snapshot import Snapshot, empty_snapshot
+from bonito.snapshot import Overlay, Snapshot, empty_snapshot
 
 log = logging.getLogger("bonito.agent")
 SOURCE = "vpc_agent"
@@ -55,30 +54,40 @@ class AgentApp:
             self._http = aiohttp.ClientSession(trust_env=True)
         return self._http
 
-    # -- config -----------------------------------------------------------
-    def apply(self, cfg: AgentConfig) -> None:
-        """Serve a compiled config: snapshot, limits overlay, spend recorded elsewhere."""
-        old = self.gateway.snapshot
-        self.gateway.snapshot = cfg.snapshot
-        self.limits.follow(cfg.snapshot)
-        self.limits.use_overlay(cfg.overlay)
-        kept = {id(p) for p in cfg.snapshot.providers.values()}
-        stale = [p for p in old.providers.values() if id(p) not in kept]
-        self._spawn(self._settle(cfg, stale))
+    # -- what the control-plane source feeds (a `Serving`) ------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.gateway.snapshot
 
-    async def _settle(self, cfg: AgentConfig, stale: list[Any]) -> None:
+    def swap(self, snap: Snapshot) -> None:
+        """Serve a compiled config; close provider pools it no longer uses."""
+        old = self.gateway.snapshot
+        self.gateway.snapshot = snap
+        self.limits.follow(snap)
+        kept = {id(p) for p in snap.providers.values()}
+        stale = [p for p in old.providers.values() if id(p) not in kept]
+        if stale:
+            self._spawn(self._close_later(stale))
+
+    def govern(self, overlay: Overlay) -> None:
+        """The pulled limits and budgets, and the spend recorded elsewhere seeded into them."""
+        self.limits.use_overlay(overlay)
+        self._spawn(self._seed(overlay))
+
+    async def _seed(self, overlay: Overlay) -> None:
         backend = self.limits.governor.backend
         now = self.limits.governor.clock()
-        for budget in all_budgets(cfg.snapshot, cfg.overlay, now):
-            pico = cfg.spend.get((budget.scope, budget.owner, budget.period_id), 0)
+        for budget in all_budgets(self.gateway.snapshot, overlay, now):
+            pico = overlay.recorded.get((budget.scope, budget.owner, budget.period_id), 0)
             if pico and budget.period_id == period_id(budget.period, datetime.fromtimestamp(now, UTC)):
                 with contextlib.suppress(Exception):
                     await backend.seed(budget, pico)
-        if stale:
-            await asyncio.sleep(60.0)  # in-flight requests on the old providers finish first
-            for p in stale:
-                with contextlib.suppress(Exception):
-                    await p.aclose()
+
+    async def _close_later(self, stale: list[Any]) -> None:
+        await asyncio.sleep(60.0)  # in-flight requests on the old providers finish first
+        for p in stale:
+            with contextlib.suppress(Exception):
+                await p.aclose()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -94,14 +103,14 @@ class AgentApp:
     # -- lifecycle --------------------------------------------------------
     async def startup(self) -> None:
         await self.reporter.start()
-        cached = self.source.load_cached(lambda: self.gateway.snapshot, self.apply)
+        cached = self.source.load_cached(self)
         if not cached:
             # nothing to serve yet: give the control plane a moment before answering
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(START_PULL_S):
-                    await self.source.pull(lambda: self.gateway.snapshot, self.apply)
+                    await self.source.refresh(self)
                     self.source.reachable = True
-        self._spawn(self.source.watch(lambda: self.gateway.snapshot, self.apply))
+        self._spawn(self.source.watch(self))
         self._spawn(self.heartbeat.run())
         # as `bonito serve`: records live ~0.5 s in the reporter's list, long enough to be promoted and
         # rescanned by the default thresholds; modules and the snapshot never die
@@ -146,4 +155,4 @@ class AgentApp:
                 return
 
 
-__all__ = ["AgentApp", "Snapshot"]
+__all__ = ["AgentApp"]

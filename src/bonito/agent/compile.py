@@ -48,8 +48,7 @@ class ConfigRejected(Exception):
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
     snapshot: Snapshot
-    overlay: Overlay
-    spend: Mapping[tuple[str, str, str], int]  # (scope, owner, period id) -> picodollars recorded
+    overlay: Overlay  # with the spend recorded elsewhere (`recorded`)
     version: str  # what heartbeats report
     problems: tuple[str, ...] = ()
     next_expiry: datetime | None = None
@@ -129,8 +128,7 @@ def _compile(doc: Any, local: BonitoConfig, etag: str | None, reuse: Snapshot | 
     snap = Snapshot(version=int(doc.get("version") or 0), keys=keys, models=models, routes=routes,
                     providers=providers, limits=local.limits, redis_url=local.redis_url,
                     default_tier=tier or "enterprise", source="agent")
-    overlay, spend = _governance(doc, org_id)
-    return AgentConfig(snap, overlay, spend, version=f"{doc.get('version')}:{(etag or '').strip(chr(34))[:12]}",
+    return AgentConfig(snap, _governance(doc, org_id), version=f"{doc.get('version')}:{(etag or '').strip(chr(34))[:12]}",
                        problems=tuple(problems), next_expiry=next_expiry,
                        provider_names={pid: str(p["name"]) for pid, p in doc["providers"].items()})
 
@@ -144,7 +142,7 @@ def _provider_config(p: Mapping[str, Any], pid: str, local: BonitoConfig) -> Any
     return cfg
 
 
-def _governance(doc: Mapping[str, Any], org_id: str) -> tuple[Overlay, dict[tuple[str, str, str], int]]:
+def _governance(doc: Mapping[str, Any], org_id: str) -> Overlay:
     lim = doc.get("org_limits") or {}
     org = OrgConfig(requests_per_minute=lim.get("requests_per_minute"),
                     tokens_per_minute=lim.get("tokens_per_minute"))
@@ -165,7 +163,7 @@ def _governance(doc: Mapping[str, Any], org_id: str) -> tuple[Overlay, dict[tupl
             org = org.model_copy(update={"budget": cfg})
             spend[("org", org_id, str(recorded.get("period_id")))] = int(recorded.get("pico") or 0)
     thresholds = tuple(float(t) for t in doc.get("budget_alert_thresholds") or ())
-    return Overlay({org_id: org}, keys, {org_id: thresholds} if thresholds else {}), spend
+    return Overlay({org_id: org}, keys, {org_id: thresholds} if thresholds else {}, recorded=spend)
 
 
 def _dec(value: Any) -> Decimal | None:

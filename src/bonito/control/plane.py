@@ -23,6 +23,7 @@ from bonito.control.snapshot import DatabaseSource
 from bonito.secrets.backend import secret_backend_from_env
 from bonito.secrets.keyring import load_keyring
 from bonito.snapshot import Snapshot
+from bonito.snapshot.source import Serving
 from bonito.store.accounts import User
 
 log = logging.getLogger("bonito.control")
@@ -42,11 +43,10 @@ def cors_from_env() -> tuple[str, ...]:
 
 
 class ControlPlane:
-    def __init__(self, settings: Settings, engine: AsyncEngine, get_snapshot: Callable[[], Snapshot],
-                 swap: Callable[[Snapshot], None], router: Callable[[], Any] | None = None,
-                 notify: Callable[[Any], None] | None = None) -> None:
-        self._get = get_snapshot
-        self._swap = swap
+    def __init__(self, settings: Settings, engine: AsyncEngine, serving: Serving,
+                 router: Callable[[], Any] | None = None, notify: Callable[[Any], None] | None = None) -> None:
+        self._serving = serving
+        get_snapshot = self._snapshot
         self._task: asyncio.Task[None] | None = None
         self._agents_task: asyncio.Task[None] | None = None
         self._router = router
@@ -65,27 +65,30 @@ class ControlPlane:
                                   notify=notify)
         self.app: Any = harden(create_control_app(self.ctx), self.ctx)
 
+    def _snapshot(self) -> Snapshot:
+        return self._serving.snapshot
+
     def plan_route(self, route: Any, body: dict[str, Any]) -> dict[str, Any]:
         """A dry run by the gateway's own router: live breakers and observations, no state changed."""
         from bonito.routing.dry_run import dry_run
         from bonito.routing.router import Router
 
         router = self._router() if self._router is not None else Router()
-        return dry_run(router, self._get(), route, body)
+        return dry_run(router, self._serving.snapshot, route, body)
 
     async def refresh(self) -> None:
         if self.source is not None:
-            await self.source.refresh(self._get, self._swap)
+            await self.source.refresh(self._serving)
 
     async def start(self) -> None:
         """Full mode: serve the database's config, then follow its changes."""
         if self.source is not None:
             try:
-                await asyncio.wait_for(self.source.refresh(self._get, self._swap), 10)
+                await asyncio.wait_for(self.source.refresh(self._serving), 10)
             except Exception as exc:
                 log.warning("database config not loaded at start (%s); retrying in the background",
                             type(exc).__name__)
-            self._task = asyncio.create_task(self.source.watch(self._get, self._swap), name="bonito-config-watch")
+            self._task = asyncio.create_task(self.source.watch(self._serving), name="bonito-config-watch")
         from bonito.control.services.agents import watch_offline
 
         self._agents_task = asyncio.create_task(watch_offline(self.ctx), name="bonito-agent-status")

@@ -1,16 +1,13 @@
-"""Full mode's config source: the database, compiled into the gateway's immutable `Snapshot`.
+"""The database as a snapshot source: full mode's snapshot and, in both modes, the governance overlay.
 
-Every change through the API bumps `control_state.version` in its own
-transaction; each replica polls that one row (every `poll_s`) and, when it
-moved, compiles a new snapshot beside the serving one and swaps it in. Keys
-that expire are dropped at their expiry without a version change.
+Every change through the API bumps `control_state.version` in its own transaction; each replica
+reads that one row (every `poll_s`, or at once when told of a change) and, when it moved, loads
+what changed in one session: the limits and budgets set through the API (the governance overlay)
+and, in full mode, the whole snapshot, compiled beside the serving one and swapped in. Keys that
+expire are dropped at their expiry without a version change.
 
-Orgs own their names: two orgs may both call a model `gpt-4o-mini`. The
-gateway looks models and routes up by name only, so this snapshot's `keys`
-mapping notes the org of the key a request authenticated with (a context
-variable, private to that request's task) and `models`/`routes` answer from
-that org's names alone. (A gateway-side `snapshot.models_for(org)` would make
-this explicit; see the control-plane notes.)
+Orgs own their names: two orgs may both call a model `gpt-4o-mini`; the snapshot keeps each
+org's catalog apart (`Snapshot.by_org`).
 """
 
 from __future__ import annotations
@@ -18,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -28,13 +24,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bonito.config.schema import CacheConfig, LimitsConfig, ProviderConfig
-from bonito.control.services import policy_config
-from bonito.control.services.common import aware, now
+from bonito.control.overlay import load_overlay
 from bonito.gateway.compile import model_entry, provider_for
 from bonito.providers.base import Provider
 from bonito.secrets.backend import SecretBackend
 from bonito.secrets.keyring import UnknownKeyError
-from bonito.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot, compile_route, key_scope
+from bonito.snapshot import (
+    Catalog,
+    KeyEntry,
+    ModelEntry,
+    Overlay,
+    RouteEntry,
+    Snapshot,
+    compile_route,
+    key_scope,
+)
+from bonito.snapshot.source import Serving
 from bonito.store.accounts import Org
 from bonito.store.catalog import (
     ControlState,
@@ -47,7 +52,6 @@ from bonito.store.catalog import (
 from bonito.usage.tags import pairs
 
 log = logging.getLogger("bonito.control")
-V = TypeVar("V")
 _CONFIG: TypeAdapter[Any] = TypeAdapter(ProviderConfig)
 
 def org_view(snap: Snapshot, org_id: str) -> Catalog | None:
@@ -56,9 +60,13 @@ def org_view(snap: Snapshot, org_id: str) -> Catalog | None:
 
 
 class DatabaseSource:
-    """Compiles and watches the database; one per process (replica)."""
+    """Reads and watches the database; one per process (replica). A `SnapshotSource`.
 
-    def __init__(self, engine: AsyncEngine, secrets: SecretBackend, *, redis_url: str | None = None,
+    With `secrets` (full mode) it compiles the snapshot; without (config mode: `bonito.yaml`
+    gives the snapshot) it carries only the governance overlay.
+    """
+
+    def __init__(self, engine: AsyncEngine, secrets: SecretBackend | None, *, redis_url: str | None = None,
                  cors_origins: tuple[str, ...] = (), poll_s: float = 0.5, cache: CacheConfig | None = None) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._secrets = secrets
@@ -74,25 +82,32 @@ class DatabaseSource:
 
     async def current_version(self) -> int:
         async with self._sessions() as session:
-            return int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
+            return await _version(session)
 
     async def _provider_config(self, row: ProviderRow) -> Any:
         key = (row.id, row.secret_ref)
         if key not in self._configs:
+            assert self._secrets is not None  # only full mode compiles providers
             raw = await self._secrets.get(f"providers/{row.id}", row.secret_ref)
             self._configs = {k: v for k, v in self._configs.items() if k[0] != row.id}
             self._configs[key] = _CONFIG.validate_python(orjson.loads(raw))
         return self._configs[key]
 
-    async def load(self, current: Snapshot | None = None) -> Snapshot:
-        """Compile the whole database into a snapshot (provider pools reused when unchanged)."""
+    async def load(self, current: Snapshot | None = None) -> tuple[Snapshot | None, Overlay]:
+        """Read the overlay and (full mode) compile the snapshot, in one session; provider pools
+        are reused when unchanged."""
         async with self._lock, self._sessions() as session:
-            version = int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
-            snap = await self._compile(session, version, current)
+            version = await _version(session)
+            overlay = await load_overlay(session)
+            snap = await self._compile(session, version, current) if self._secrets is not None else None
         self.version = version
-        return snap
+        return snap, overlay
 
     async def _compile(self, session: AsyncSession, version: int, current: Snapshot | None) -> Snapshot:
+        # the control plane's services pull in FastAPI: config mode never compiles, never imports them
+        from bonito.control.services import policy_config
+        from bonito.control.services.common import aware
+
         orgs = {o.id: o for o in (await session.execute(select(Org))).scalars()}
         settings = {c.org_id: c.settings or {} for c in (await session.execute(select(GatewayConfigRow))).scalars()}
         providers: dict[str, Provider] = {}
@@ -144,7 +159,7 @@ class DatabaseSource:
                 keys[r.key_hash] = KeyEntry(id=r.id, name=f"route:{r.name}", org_id=r.org_id, key_hash=r.key_hash,
                                             route=r.name, tier=_tier(orgs, r.org_id))
 
-        t = now()
+        t = datetime.now(UTC)
         next_expiry: datetime | None = None
         for k in (await session.execute(select(GatewayKeyRow).where(GatewayKeyRow.revoked_at.is_(None)))).scalars():
             expires = aware(k.expires_at)
@@ -171,12 +186,16 @@ class DatabaseSource:
     def request_reload(self) -> None:
         self._kick.set()
 
-    async def refresh(self, get: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
-        """Compile and serve the database now."""
-        swap(await self.load(get()))
+    async def refresh(self, serving: Serving) -> None:
+        """Read the database and serve it now."""
+        snap, overlay = await self.load(serving.snapshot)
+        if snap is not None:
+            serving.swap(snap)
+            log.info("control plane config: now serving version %d (%d keys)", snap.version, len(snap.keys))
+        serving.govern(overlay)
 
-    async def watch(self, get: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
-        """Run forever: recompile when the version moves, a key expires, or on request."""
+    async def watch(self, serving: Serving) -> None:
+        """Run forever: reload when the version moves, a key expires, or on request."""
         down = False
         while True:
             with contextlib.suppress(TimeoutError):
@@ -184,13 +203,9 @@ class DatabaseSource:
             forced = self._kick.is_set()
             self._kick.clear()
             try:
-                version = await self.current_version()
-                expired = self._next_expiry is not None and now() >= self._next_expiry
-                if forced or expired or version != self.version:
-                    snap = await self.load(get())
-                    swap(snap)
-                    log.info("control plane config: now serving version %d (%d keys)", snap.version,
-                             len(snap.keys))
+                expired = self._next_expiry is not None and datetime.now(UTC) >= self._next_expiry
+                if forced or expired or await self.current_version() != self.version:
+                    await self.refresh(serving)
                 if down:
                     log.info("database is back; config changes are followed again")
                 down = False
@@ -198,6 +213,10 @@ class DatabaseSource:
                 if not down:
                     log.warning("database unavailable (%s); serving the last snapshot", type(exc).__name__)
                 down = True
+
+
+async def _version(session: AsyncSession) -> int:
+    return int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
 
 
 def _tier(orgs: dict[str, Org], org_id: str) -> str | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bonito.gateway.execute import Admission, AttemptResult, TargetHooks
 from bonito.observability.context import current_request
 from bonito.observability.telemetry import Telemetry
 from bonito.observability.tracing import Tracing
+from bonito.routing.hooks import Admission, AttemptResult, TargetHooks
 from bonito.routing.plan import Plan
 from bonito.snapshot import ModelEntry
 

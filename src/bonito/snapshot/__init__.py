@@ -17,6 +17,7 @@ from bonito.snapshot.model import (
     hash_key,
 )
 from bonito.snapshot.price import Price
+from bonito.snapshot.source import Serving, SnapshotSource
 
 __all__ = ["DEFAULT_ORG", "Catalog", "KeyEntry", "KeyLimits", "ModelEntry", "Overlay", "Price", "RouteEntry",
-           "Snapshot", "TagPairs", "compile_route", "empty_snapshot", "hash_key", "key_scope"]
+           "Serving", "Snapshot", "SnapshotSource", "TagPairs", "compile_route", "empty_snapshot", "hash_key", "key_scope"]

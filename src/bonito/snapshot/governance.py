@@ -27,3 +27,6 @@ class Overlay:
     thresholds: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # budget alert % by org
     # budgets scoped to a tag value, by org: (key id, or None for the whole org; the budget)
     tag_budgets: Mapping[str, tuple[tuple[str | None, BudgetConfig], ...]] = field(default_factory=dict)
+    # spend recorded elsewhere, by (scope, owner, period id), in picodollars: the agent's pull carries
+    # it; a server with the usage store reads it from there instead
+    recorded: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
