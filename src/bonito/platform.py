@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bonito.alerts.service import AlertService
 from bonito.cache.runtime import ResponseCache
 from bonito.config.settings import Settings
+from bonito.control.notices import VersionNotices
 from bonito.gateway.app import Gateway, request_id
 from bonito.gateway.errors import GatewayError, not_found_path
 from bonito.gateway.file_source import ConfigFileSource
@@ -61,6 +62,7 @@ class Platform:
         self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed,
                                     recorded_spend=self._recorded_spend)
         self.governance: Any = None  # config mode: the database source of the overlay alone
+        self.notices = VersionNotices(settings.redis_url or first.redis_url, self.engine.url)
         self.telemetry = Telemetry(metrics_token=settings.metrics_token)
         self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready,
                                telemetry=self.telemetry, cache=ResponseCache(settings.redis_url))
@@ -206,7 +208,8 @@ class Platform:
         """Config mode: limits and budgets set through the API still come from the database."""
         from bonito.control.snapshot import DatabaseSource
 
-        self.governance = DatabaseSource(self.engine, None)
+        self.governance = DatabaseSource(self.engine, None, notices=self.notices, poll_s=self.settings.config_poll_s,
+                                         fallback_poll_s=self.settings.config_fallback_poll_s)
         try:
             await asyncio.wait_for(self.governance.refresh(self), 5)
         except Exception as exc:
@@ -249,6 +252,7 @@ class Platform:
                 await p.aclose()
         await self.alerts.close()
         await self.limits.aclose()
+        await self.notices.aclose()
         await self.gateway.cache.aclose()
         await self.gateway.router.aclose()
         for engine in {id(e): e for e in (self.usage_engine, self.engine)}.values():
@@ -285,7 +289,7 @@ def _control_plane(platform: Platform, module: Any = None) -> Any:
     """The control plane (/api); in full mode it also feeds the gateway its snapshot from the database."""
     module = module or importlib.import_module("bonito.control.plane")
     return module.ControlPlane(platform.settings, platform.engine, platform, router=lambda: platform.gateway.router,
-                               notify=platform.alerts.submit)
+                               notify=platform.alerts.submit, notices=platform.notices)
 
 
 def _web_app() -> Any:

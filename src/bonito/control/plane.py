@@ -18,6 +18,7 @@ from bonito.cache.settings import cache_from_env
 from bonito.config.settings import Settings
 from bonito.control.app import create_control_app, harden
 from bonito.control.context import ControlContext
+from bonito.control.notices import VersionNotices
 from bonito.control.security import TokenIssuer, jwt_secret_from
 from bonito.control.snapshot import DatabaseSource
 from bonito.secrets.backend import secret_backend_from_env
@@ -44,7 +45,8 @@ def cors_from_env() -> tuple[str, ...]:
 
 class ControlPlane:
     def __init__(self, settings: Settings, engine: AsyncEngine, serving: Serving,
-                 router: Callable[[], Any] | None = None, notify: Callable[[Any], None] | None = None) -> None:
+                 router: Callable[[], Any] | None = None, notify: Callable[[Any], None] | None = None,
+                 notices: VersionNotices | None = None) -> None:
         self._serving = serving
         get_snapshot = self._snapshot
         self._task: asyncio.Task[None] | None = None
@@ -57,12 +59,13 @@ class ControlPlane:
         config_mode = settings.config_file is not None
         cors = cors_from_env()
         self.source = None if config_mode else DatabaseSource(
-            engine, secrets, redis_url=settings.redis_url, cors_origins=cors,
+            engine, secrets, redis_url=settings.redis_url, cors_origins=cors, notices=notices,
+            poll_s=settings.config_poll_s, fallback_poll_s=settings.config_fallback_poll_s,
             cache=cache_from_env(settings.cache_json))
         self.ctx = ControlContext(settings=settings, engine=engine, secrets=secrets, tokens=TokenIssuer(signing),
                                   get_snapshot=get_snapshot, config_mode=config_mode,
                                   refresh_snapshot=self.refresh, cors_origins=cors, plan_route=self.plan_route,
-                                  notify=notify)
+                                  notify=notify, announce=notices.announce if notices is not None else None)
         self.app: Any = harden(create_control_app(self.ctx), self.ctx)
 
     def _snapshot(self) -> Snapshot:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bonito.config.schema import CacheConfig, LimitsConfig, ProviderConfig
+from bonito.control.notices import VersionNotices
 from bonito.control.overlay import load_overlay
 from bonito.gateway.compile import model_entry, provider_for
 from bonito.providers.base import Provider
@@ -67,13 +68,16 @@ class DatabaseSource:
     """
 
     def __init__(self, engine: AsyncEngine, secrets: SecretBackend | None, *, redis_url: str | None = None,
-                 cors_origins: tuple[str, ...] = (), poll_s: float = 0.5, cache: CacheConfig | None = None) -> None:
+                 cors_origins: tuple[str, ...] = (), poll_s: float = 0.5, fallback_poll_s: float = 5.0,
+                 notices: VersionNotices | None = None, cache: CacheConfig | None = None) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._secrets = secrets
         self._redis_url = redis_url
         self._cors = cors_origins
         self._cache = cache
-        self.poll_s = poll_s
+        self.poll_s = poll_s  # without notices (or while they are down)
+        self.fallback_poll_s = fallback_poll_s  # with them: only in case one is lost
+        self.notices = notices
         self.version: int | None = None
         self._next_expiry: datetime | None = None
         self._configs: dict[tuple[str, str], Any] = {}  # (provider id, secret ref) -> parsed config
@@ -194,12 +198,27 @@ class DatabaseSource:
             log.info("control plane config: now serving version %d (%d keys)", snap.version, len(snap.keys))
         serving.govern(overlay)
 
+    @property
+    def interval_s(self) -> float:
+        """How long until the version is read again unless a notice comes first."""
+        return self.fallback_poll_s if self.notices is not None and self.notices.healthy else self.poll_s
+
     async def watch(self, serving: Serving) -> None:
-        """Run forever: reload when the version moves, a key expires, or on request."""
+        """Run forever: reload when told of a change, when the version moves, a key expires, or on request."""
+        listening = None
+        if self.notices is not None and self.notices.enabled:
+            listening = asyncio.get_running_loop().create_task(self.notices.listen(self.request_reload))
+        try:
+            await self._follow(serving)
+        finally:
+            if listening is not None:
+                listening.cancel()
+
+    async def _follow(self, serving: Serving) -> None:
         down = False
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.poll_s)
+                await asyncio.wait_for(self._kick.wait(), self.interval_s)
             forced = self._kick.is_set()
             self._kick.clear()
             try:
