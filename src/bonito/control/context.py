@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bonito.config.settings import Settings
+from bonito.control.notices import ANNOUNCE
 from bonito.control.security import TokenIssuer
 from bonito.secrets.backend import SecretBackend
 from bonito.snapshot import Snapshot
@@ -43,8 +44,6 @@ class ControlContext:
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
 
     def __post_init__(self) -> None:
-        from bonito.control.notices import ANNOUNCE
-
         info = {ANNOUNCE: self.announce} if self.announce is not None else None
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
 

@@ -81,7 +81,8 @@ class DatabaseSource:
         self.version: int | None = None
         self._next_expiry: datetime | None = None
         self._configs: dict[tuple[str, str], Any] = {}  # (provider id, secret ref) -> parsed config
-        self._kick = asyncio.Event()
+        self._kick = asyncio.Event()  # look now: a notice, or a reload asked for
+        self._forced = False  # reload whether or not the version moved
         self._lock = asyncio.Lock()
 
     async def current_version(self) -> int:
@@ -188,6 +189,11 @@ class DatabaseSource:
                         cache_off_orgs=frozenset(o for o, s in settings.items() if s.get("cache") is False))
 
     def request_reload(self) -> None:
+        self._forced = True
+        self._kick.set()
+
+    def _noticed(self) -> None:
+        """A notice (or a new subscription): read the version now; reload only if it moved."""
         self._kick.set()
 
     async def refresh(self, serving: Serving) -> None:
@@ -207,7 +213,7 @@ class DatabaseSource:
         """Run forever: reload when told of a change, when the version moves, a key expires, or on request."""
         listening = None
         if self.notices is not None and self.notices.enabled:
-            listening = asyncio.get_running_loop().create_task(self.notices.listen(self.request_reload))
+            listening = asyncio.get_running_loop().create_task(self.notices.listen(self._noticed))
         try:
             await self._follow(serving)
         finally:
@@ -219,7 +225,7 @@ class DatabaseSource:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.interval_s)
-            forced = self._kick.is_set()
+            forced, self._forced = self._forced, False
             self._kick.clear()
             try:
                 expired = self._next_expiry is not None and datetime.now(UTC) >= self._next_expiry
