@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -103,6 +104,20 @@ def test_redis_dying_falls_back_to_polling_without_errors(
     assert time.monotonic() - started < FALLBACK_S
     assert chat(b.url, key.json()["key"]).status_code == 200
     assert "Traceback" not in b.logs()
+    api.close()
+
+
+def test_a_key_expires_on_time_although_the_version_is_read_only_every_minute(
+        on_sqlite: list[BonitoServer], upstream: FakeOpenAI) -> None:
+    a, b = on_sqlite
+    api = Api(a.url)
+    org = api.org_with_key(upstream.url)
+    expires = datetime.now(UTC) + timedelta(seconds=6)
+    key = api.post("/api/gateway/keys", org.admin, {"name": "short-lived", "expires_at": expires.isoformat()})
+    assert key.status_code == 201, key.text
+    _served_within(b, key.json()["key"], NOTICE_WITHIN_S)
+    eventually(lambda: chat(b.url, key.json()["key"]).status_code == 401, 20.0)
+    assert datetime.now(UTC) - expires < timedelta(seconds=FALLBACK_S / 4)  # not at the next fallback poll
     api.close()
 
 

@@ -206,8 +206,12 @@ class DatabaseSource:
 
     @property
     def interval_s(self) -> float:
-        """How long until the version is read again unless a notice comes first."""
-        return self.fallback_poll_s if self.notices is not None and self.notices.healthy else self.poll_s
+        """How long until the version is read again unless a notice comes first; a key expiring
+        sooner is dropped on time (to within `poll_s`) all the same."""
+        wait = self.fallback_poll_s if self.notices is not None and self.notices.healthy else self.poll_s
+        if self._next_expiry is not None:
+            wait = min(wait, max(self.poll_s, (self._next_expiry - datetime.now(UTC)).total_seconds()))
+        return wait
 
     async def watch(self, serving: Serving) -> None:
         """Run forever: reload when told of a change, when the version moves, a key expires, or on request."""
