@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from bonito.cache.runtime import CachedAnswer, ResponseCache
 from bonito.config.schema import CacheConfig
-from bonito.gateway.snapshot import KeyEntry, Snapshot, empty_snapshot
+from bonito.snapshot import KeyEntry, Snapshot, empty_snapshot
 
 KEY = KeyEntry(id="k", name="bench", org_id="org-bench", key_hash="h")
 ANSWER = CachedAnswer(

@@ -40,9 +40,9 @@ BUDGET_US = 15.0  # the target for metrics on the request path
 def run_mode(mode: str, requests: int) -> float:
     """CPU microseconds per request in this process, for `mode` (set up before anything is imported)."""
     from bonito.config.schema import BreakerConfig
-    from bonito.gateway.execute import TargetHooks
-    from bonito.gateway.snapshot import ModelEntry
+    from bonito.routing.hooks import TargetHooks
     from bonito.routing.plan import Plan
+    from bonito.snapshot import ModelEntry
     from bonito.usage.pricing import Price
     from bonito.usage.record import UsageRecord
 

@@ -13,25 +13,29 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bonito.alerts.service import AlertService
 from bonito.cache.runtime import ResponseCache
 from bonito.config.settings import Settings
-from bonito.config.source import ConfigFileSource
+from bonito.control.notices import VersionNotices
 from bonito.gateway.app import Gateway, request_id
 from bonito.gateway.errors import GatewayError, not_found_path
+from bonito.gateway.file_source import ConfigFileSource
 from bonito.gateway.http import send_error
-from bonito.gateway.snapshot import Snapshot, empty_snapshot
 from bonito.lifecycle import lifespan, tune_gc
+from bonito.limits.base import Budget, to_pico
+from bonito.limits.periods import period_start
 from bonito.limits.runtime import LimitsRuntime
 from bonito.observability.telemetry import Telemetry
+from bonito.snapshot import Overlay, Snapshot, empty_snapshot
 from bonito.store.db import make_engine, migrate
-from bonito.store.usage import insert_usage
+from bonito.store.usage import insert_usage, spent_since
 from bonito.usage.record import UsageRecord
 from bonito.usage.sink import DatabaseSink
 
@@ -49,12 +53,16 @@ class Platform:
         self.usage_engine: AsyncEngine = (
             make_engine(settings.effective_database_url, busy_timeout_s=2.0)
             if self.engine.dialect.name == "sqlite" else self.engine)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._migrated = os.environ.get("BONITO_MIGRATED") == "1"
         self.sink = DatabaseSink(self._insert, settings.data_dir / "spool")
         self.source = ConfigFileSource(settings.config_file) if settings.config_file else None
         first = self.source.load() if self.source else empty_snapshot()
         self.alerts = AlertService(self.engine, lambda: self.snapshot, secrets=self._secrets)
-        self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed)
+        self.limits = LimitsRuntime(first, settings.redis_url, on_crossing=self.alerts.budget_crossed,
+                                    recorded_spend=self._recorded_spend)
+        self.governance: Any = None  # config mode: the database source of the overlay alone
+        self.notices = VersionNotices(settings.redis_url or first.redis_url, self.engine.url)
         self.telemetry = Telemetry(metrics_token=settings.metrics_token)
         self.gateway = Gateway(first, self.sink, limiter=self.limits.governor, ready_check=self.ready,
                                telemetry=self.telemetry, cache=ResponseCache(settings.redis_url))
@@ -82,6 +90,17 @@ class Platform:
         if stale:
             # let in-flight requests on the old providers finish first
             self._tasks.append(asyncio.create_task(_close_later(stale, 60.0)))
+
+    def govern(self, overlay: Overlay) -> None:
+        """Limits and budgets set through the API, from the database source."""
+        self.limits.use_overlay(overlay)
+
+    async def _recorded_spend(self, budget: Budget) -> int:
+        """Picodollars the usage store holds for a budget's period (seeds the limiter)."""
+        since = period_start(budget.period, datetime.fromtimestamp(budget.period_end - 1, UTC))
+        async with self._sessions() as session:
+            total = await spent_since(session, budget.scope, budget.owner, since, budget.tag)
+        return to_pico(total) if total else 0
 
     def _secrets(self) -> Any:
         if self.control_plane is None:
@@ -161,15 +180,28 @@ class Platform:
             await self._start_control()
         else:
             self._tasks.append(asyncio.create_task(self._start_control_later(), name="bonito-control-start"))
+            await self._follow_governance()
         await self.sink.start()
-        await self.limits.start(self.engine, lambda: self.snapshot)
+        await self.limits.start(lambda: self.snapshot)
         await self.alerts.start()
         await self.telemetry.start(self._sample_metrics, self.ready)
         tune_gc()
         if self.source is not None:
-            self._tasks.append(asyncio.create_task(self.source.watch(lambda: self.snapshot, self.swap)))
+            self._tasks.append(asyncio.create_task(self.source.watch(self)))
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.source.request_reload)
+
+    async def _follow_governance(self) -> None:
+        """Config mode: limits and budgets set through the API still come from the database."""
+        from bonito.control.snapshot import DatabaseSource
+
+        self.governance = DatabaseSource(self.engine, None, notices=self.notices, poll_s=self.settings.config_poll_s,
+                                         fallback_poll_s=self.settings.config_fallback_poll_s)
+        try:
+            await asyncio.wait_for(self.governance.refresh(self), 5)
+        except Exception as exc:
+            log.warning("governance settings not loaded at start (%s); retrying", type(exc).__name__)
+        self._tasks.append(asyncio.create_task(self.governance.watch(self), name="bonito-governance"))
 
     def _sample_metrics(self) -> None:
         self.telemetry.metrics.sample(pending=self.sink.pending, snapshot_version=self.snapshot.version,
@@ -207,6 +239,7 @@ class Platform:
                 await p.aclose()
         await self.alerts.close()
         await self.limits.aclose()
+        await self.notices.aclose()
         await self.gateway.cache.aclose()
         await self.gateway.router.aclose()
         for engine in {id(e): e for e in (self.usage_engine, self.engine)}.values():
@@ -235,8 +268,8 @@ def _with_request_id(scope: dict[str, Any], send: Any) -> Any:
 def _control_plane(platform: Platform, module: Any = None) -> Any:
     """The control plane (/api); in full mode it also feeds the gateway its snapshot from the database."""
     module = module or importlib.import_module("bonito.control.plane")
-    return module.ControlPlane(platform.settings, platform.engine, lambda: platform.snapshot, platform.swap,
-                        router=lambda: platform.gateway.router, notify=platform.alerts.submit)
+    return module.ControlPlane(platform.settings, platform.engine, platform, router=lambda: platform.gateway.router,
+                               notify=platform.alerts.submit, notices=platform.notices)
 
 
 def _web_app() -> Any:

@@ -48,5 +48,5 @@ def test_what_cannot_be_served_here_is_left_out_and_reported(tmp_path: Any) -> N
     assert snap.keys["cd" * 32].allowed_models == frozenset({"small"}) and snap.keys["cd" * 32].tier == "pro"
     assert any("corp-azure" in p for p in cfg.problems) and any("split" in p for p in cfg.problems)
     assert cfg.overlay.orgs["org_a"].requests_per_minute == 100 and cfg.overlay.orgs["org_a"].budget is not None
-    assert cfg.spend[("org", "org_a", "2026-12")] == 42 and cfg.provider_names["prv_2"] == "corp-azure"
+    assert cfg.overlay.recorded[("org", "org_a", "2026-12")] == 42 and cfg.provider_names["prv_2"] == "corp-azure"
     assert cfg.version.startswith("7:")

@@ -15,7 +15,7 @@ from bonito.alerts.evaluate import digest_due
 from bonito.alerts.service import AlertService
 from bonito.alerts.signing import sign, signed_headers, verify
 from bonito.config.schema import AlertsConfig, RateRuleConfig
-from bonito.gateway.snapshot import Snapshot, empty_snapshot
+from bonito.snapshot import Snapshot, empty_snapshot
 from bonito.store.db import make_engine, migrate
 from bonito.store.usage import insert_usage
 from bonito.usage.record import UsageRecord

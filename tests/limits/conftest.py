@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from bonito.config.schema import AlertsConfig, BudgetConfig, LimitsConfig, OrgConfig
-from bonito.gateway.snapshot import KeyEntry, Snapshot, empty_snapshot
 from bonito.limits.base import BudgetCrossing, LimitBackend
 from bonito.limits.governor import Governor
 from bonito.limits.memory import MemoryBackend
 from bonito.limits.redis_backend import RedisBackend
+from bonito.snapshot import KeyEntry, Snapshot, empty_snapshot
 from bonito.usage.record import UsageRecord
 from tests.support.redis import RedisServer, redis_server
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bonito.config.loader import parse_config
-from bonito.gateway.snapshot import Snapshot, compile_config
+from bonito.gateway.compile import compile_config
+from bonito.snapshot import Snapshot
 
 DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "routing" / "dev.jsonl"
 

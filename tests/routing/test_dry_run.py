@@ -11,7 +11,7 @@ import pytest
 
 from bonito.config.loader import parse_config
 from bonito.gateway.app import Gateway
-from bonito.gateway.snapshot import compile_config
+from bonito.gateway.compile import compile_config
 from bonito.routing.dry_run import dry_run
 from bonito.routing.router import Router
 from bonito.usage.record import UsageRecord

@@ -7,10 +7,10 @@ import random
 from decimal import Decimal
 
 from bonito.config.schema import OpenAIProviderConfig, RouteConfig
-from bonito.gateway.snapshot import Catalog, ModelEntry, RouteEntry, Snapshot, compile_route
 from bonito.providers.registry import build_provider
 from bonito.routing.dry_run import dry_run
 from bonito.routing.router import Router
+from bonito.snapshot import Catalog, ModelEntry, RouteEntry, Snapshot, compile_route
 from bonito.usage.pricing import Price
 
 BODY = {"model": "r", "messages": [{"role": "user", "content": "hi"}]}

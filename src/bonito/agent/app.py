@@ -12,7 +12,6 @@ from typing import Any
 
 import aiohttp
 
-from bonito.agent.compile import AgentConfig
 from bonito.agent.heartbeat import Heartbeat
 from bonito.agent.metrics import AgentCollector, ConfigState
 from bonito.agent.reporter import AgentReporter
@@ -21,12 +20,12 @@ from bonito.agent.state import StateDir
 from bonito.agent.token import OrgToken
 from bonito.config.schema import BonitoConfig
 from bonito.gateway.app import Gateway
-from bonito.gateway.snapshot import Snapshot, empty_snapshot
 from bonito.lifecycle import lifespan, tune_gc
 from bonito.limits.periods import period_id
 from bonito.limits.policy import all_budgets
 from bonito.limits.runtime import LimitsRuntime
 from bonito.observability.telemetry import Telemetry
+from bonito.snapshot import Overlay, Snapshot, empty_snapshot
 from bonito.usage.spool import DiskSpool
 
 log = logging.getLogger("bonito.agent")
@@ -65,31 +64,41 @@ class AgentApp:
             self._http = aiohttp.ClientSession(trust_env=True)
         return self._http
 
-    # -- config -----------------------------------------------------------
-    def apply(self, cfg: AgentConfig) -> None:
-        """Serve a compiled config: snapshot, limits overlay, spend recorded elsewhere."""
-        old = self.gateway.snapshot
-        self.gateway.snapshot = cfg.snapshot
-        self._config_applied_at = time.monotonic()
-        self.limits.follow(cfg.snapshot)
-        self.limits.use_overlay(cfg.overlay)
-        kept = {id(p) for p in cfg.snapshot.providers.values()}
-        stale = [p for p in old.providers.values() if id(p) not in kept]
-        self._spawn(self._settle(cfg, stale))
+    # -- what the control-plane source feeds (a `Serving`) ------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.gateway.snapshot
 
-    async def _settle(self, cfg: AgentConfig, stale: list[Any]) -> None:
+    def swap(self, snap: Snapshot) -> None:
+        """Serve a compiled config; close provider pools it no longer uses."""
+        old = self.gateway.snapshot
+        self.gateway.snapshot = snap
+        self._config_applied_at = time.monotonic()
+        self.limits.follow(snap)
+        kept = {id(p) for p in snap.providers.values()}
+        stale = [p for p in old.providers.values() if id(p) not in kept]
+        if stale:
+            self._spawn(self._close_later(stale))
+
+    def govern(self, overlay: Overlay) -> None:
+        """The pulled limits and budgets, and the spend recorded elsewhere seeded into them."""
+        self.limits.use_overlay(overlay)
+        self._spawn(self._seed(overlay))
+
+    async def _seed(self, overlay: Overlay) -> None:
         backend = self.limits.governor.backend
         now = self.limits.governor.clock()
-        for budget in all_budgets(cfg.snapshot, cfg.overlay, now):
-            pico = cfg.spend.get((budget.scope, budget.owner, budget.period_id), 0)
+        for budget in all_budgets(self.gateway.snapshot, overlay, now):
+            pico = overlay.recorded.get((budget.scope, budget.owner, budget.period_id), 0)
             if pico and budget.period_id == period_id(budget.period, datetime.fromtimestamp(now, UTC)):
                 with contextlib.suppress(Exception):
                     await backend.seed(budget, pico)
-        if stale:
-            await asyncio.sleep(60.0)  # in-flight requests on the old providers finish first
-            for p in stale:
-                with contextlib.suppress(Exception):
-                    await p.aclose()
+
+    async def _close_later(self, stale: list[Any]) -> None:
+        await asyncio.sleep(60.0)  # in-flight requests on the old providers finish first
+        for p in stale:
+            with contextlib.suppress(Exception):
+                await p.aclose()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -107,14 +116,14 @@ class AgentApp:
         if adopted := await asyncio.to_thread(self.state.adopt_legacy_spool):
             log.info("%d usage records taken over from an earlier agent version's spool", adopted)
         await self.reporter.start()
-        cached = self.source.load_cached(lambda: self.gateway.snapshot, self.apply)
+        cached = self.source.load_cached(self)
         if not cached:
             # nothing to serve yet: give the control plane a moment before answering
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(START_PULL_S):
-                    await self.source.pull(lambda: self.gateway.snapshot, self.apply)
+                    await self.source.refresh(self)
                     self.source.reachable = True
-        self._spawn(self.source.watch(lambda: self.gateway.snapshot, self.apply))
+        self._spawn(self.source.watch(self))
         self._spawn(self.heartbeat.run())
         await self.telemetry.start(self._sample_metrics, self.ready)
         tune_gc()
@@ -148,4 +157,4 @@ class AgentApp:
             await self.gateway(scope, receive, send)
 
 
-__all__ = ["AgentApp", "Snapshot"]
+__all__ = ["AgentApp"]

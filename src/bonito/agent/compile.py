@@ -25,11 +25,18 @@ from bonito.config.schema import (
     RouteConfig,
     ThrottleConfig,
 )
-from bonito.gateway.snapshot import KeyEntry, ModelEntry, RouteEntry, Snapshot, compile_route
-from bonito.limits.policy import KeyLimits, Overlay
+from bonito.gateway.compile import model_entry, provider_for
 from bonito.providers.base import Provider
-from bonito.providers.registry import build_provider
-from bonito.usage.pricing import resolve_price
+from bonito.snapshot import (
+    KeyEntry,
+    KeyLimits,
+    ModelEntry,
+    Overlay,
+    RouteEntry,
+    Snapshot,
+    compile_route,
+    key_scope,
+)
 
 _PROVIDER: TypeAdapter[Any] = TypeAdapter(ProviderConfig)
 
@@ -41,8 +48,7 @@ class ConfigRejected(Exception):
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
     snapshot: Snapshot
-    overlay: Overlay
-    spend: Mapping[tuple[str, str, str], int]  # (scope, owner, period id) -> picodollars recorded
+    overlay: Overlay  # with the spend recorded elsewhere (`recorded`)
     version: str  # what heartbeats report
     problems: tuple[str, ...] = ()
     next_expiry: datetime | None = None
@@ -74,17 +80,16 @@ def _compile(doc: Any, local: BonitoConfig, etag: str | None, reuse: Snapshot | 
         except (ValidationError, ValueError) as exc:
             problems.append(f"provider {p['name']}: no usable local config ({_first(exc)})")
             continue
-        old = reuse.providers.get(pid) if reuse else None
-        providers[pid] = old if old is not None and getattr(old, "config", None) == cfg else build_provider(pid, cfg)
+        providers[pid] = provider_for(pid, cfg, reuse)
 
     models: dict[str, ModelEntry] = {}
     for name, m in doc["models"].items():
         provider = providers.get(m["provider"])
         if provider is None:
             continue
-        price = resolve_price(provider.type, m["model"], _dec(m.get("input_cost_per_mtok")),
-                              _dec(m.get("output_cost_per_mtok")))
-        models[name] = ModelEntry(name, m["provider"], provider, m["model"], price, org_id=org_id)
+        models[name] = model_entry(name, m["provider"], provider, m["model"],
+                                   input_cost=_dec(m.get("input_cost_per_mtok")),
+                                   output_cost=_dec(m.get("output_cost_per_mtok")), org_id=org_id)
 
     routes: dict[str, RouteEntry] = {}
     keys: dict[str, KeyEntry] = {}
@@ -104,6 +109,8 @@ def _compile(doc: Any, local: BonitoConfig, etag: str | None, reuse: Snapshot | 
             keys[r["key_sha256"]] = KeyEntry(id=r.get("id") or name, name=f"route:{name}", org_id=org_id,
                                              key_hash=r["key_sha256"], route=name, tier=tier)
 
+    # a key may name its providers by id or by the org's name for them
+    provider_ids = {pid: pid for pid in doc["providers"]} | {str(p["name"]): pid for pid, p in doc["providers"].items()}
     now = datetime.now(UTC)
     next_expiry: datetime | None = None
     for k in doc["keys"]:
@@ -112,7 +119,7 @@ def _compile(doc: Any, local: BonitoConfig, etag: str | None, reuse: Snapshot | 
             if expires <= now:
                 continue
             next_expiry = expires if next_expiry is None else min(next_expiry, expires)
-        allowed, allowed_providers = _allowed(k.get("allowed_models"), doc["providers"])
+        allowed, allowed_providers = key_scope(k.get("allowed_models"), provider_ids)
         keys[k["key_sha256"]] = KeyEntry(
             id=k["id"], name=k["name"], org_id=org_id, key_hash=k["key_sha256"],
             requests_per_minute=k.get("requests_per_minute"), tokens_per_minute=k.get("tokens_per_minute"),
@@ -121,8 +128,7 @@ def _compile(doc: Any, local: BonitoConfig, etag: str | None, reuse: Snapshot | 
     snap = Snapshot(version=int(doc.get("version") or 0), keys=keys, models=models, routes=routes,
                     providers=providers, limits=local.limits, redis_url=local.redis_url,
                     default_tier=tier or "enterprise", source="agent")
-    overlay, spend = _governance(doc, org_id)
-    return AgentConfig(snap, overlay, spend, version=f"{doc.get('version')}:{(etag or '').strip(chr(34))[:12]}",
+    return AgentConfig(snap, _governance(doc, org_id), version=f"{doc.get('version')}:{(etag or '').strip(chr(34))[:12]}",
                        problems=tuple(problems), next_expiry=next_expiry,
                        provider_names={pid: str(p["name"]) for pid, p in doc["providers"].items()})
 
@@ -136,24 +142,7 @@ def _provider_config(p: Mapping[str, Any], pid: str, local: BonitoConfig) -> Any
     return cfg
 
 
-def _allowed(value: Any, providers: Mapping[str, Mapping[str, Any]]) -> tuple[frozenset[str] | None,
-                                                                             frozenset[str] | None]:
-    """As the database source reads `allowed_models`: a list of names, or models and providers."""
-    if value is None:
-        return None, None
-    if isinstance(value, list):
-        return frozenset(str(v) for v in value), None
-    if isinstance(value, dict):
-        ids = {pid: pid for pid in providers} | {str(p["name"]): pid for pid, p in providers.items()}
-        models = [str(v) for v in value.get("models") or []]
-        provs = [ids.get(str(v), str(v)) for v in value.get("providers") or []]
-        if not models and not provs:
-            return None, None
-        return (frozenset(models) if models else frozenset()), (frozenset(provs) if provs else None)
-    return frozenset(), None
-
-
-def _governance(doc: Mapping[str, Any], org_id: str) -> tuple[Overlay, dict[tuple[str, str, str], int]]:
+def _governance(doc: Mapping[str, Any], org_id: str) -> Overlay:
     lim = doc.get("org_limits") or {}
     org = OrgConfig(requests_per_minute=lim.get("requests_per_minute"),
                     tokens_per_minute=lim.get("tokens_per_minute"))
@@ -174,7 +163,7 @@ def _governance(doc: Mapping[str, Any], org_id: str) -> tuple[Overlay, dict[tupl
             org = org.model_copy(update={"budget": cfg})
             spend[("org", org_id, str(recorded.get("period_id")))] = int(recorded.get("pico") or 0)
     thresholds = tuple(float(t) for t in doc.get("budget_alert_thresholds") or ())
-    return Overlay({org_id: org}, keys, {org_id: thresholds} if thresholds else {}), spend
+    return Overlay({org_id: org}, keys, {org_id: thresholds} if thresholds else {}, recorded=spend)
 
 
 def _dec(value: Any) -> Decimal | None:

@@ -16,8 +16,8 @@ import aiohttp
 from bonito import __version__
 from bonito.agent.reporter import AgentReporter
 from bonito.agent.source import ControlPlaneSource
-from bonito.gateway.snapshot import Snapshot
 from bonito.limits.base import BudgetCrossing
+from bonito.snapshot import Snapshot
 
 log = logging.getLogger("bonito.agent")
 HEALTH_TIMEOUT_S = 5.0

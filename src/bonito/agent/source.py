@@ -1,4 +1,4 @@
-"""The agent's snapshot source: pulls `GET /api/agent/config` every sync interval (ETag, so an
+"""The agent's snapshot source (a `SnapshotSource`): pulls `GET /api/agent/config` every sync interval (ETag, so an
 unchanged config costs a 304), compiles it with the local credentials and swaps it in.
 
 The last config applied is kept in the state dir, so an agent started while the control plane is
@@ -20,11 +20,9 @@ import orjson
 from bonito.agent.compile import AgentConfig, ConfigRejected, compile_document
 from bonito.agent.state import StateDir
 from bonito.config.schema import BonitoConfig
-from bonito.gateway.snapshot import Snapshot
+from bonito.snapshot.source import Serving
 
 log = logging.getLogger("bonito.agent")
-
-Apply = Callable[[AgentConfig], None]
 
 
 class ControlPlaneSource:
@@ -43,14 +41,14 @@ class ControlPlaneSource:
         self.reachable: bool | None = None
         self._kick = asyncio.Event()
 
-    def load_cached(self, get: Callable[[], Snapshot], apply: Apply) -> bool:
+    def load_cached(self, serving: Serving) -> bool:
         """Serve the last good config kept on disk; False when there is none (or it is unusable)."""
         cached = self._state.cached_config()
         if cached is None:
             return False
         body, etag = cached
         try:
-            self._use(orjson.loads(body), etag, get(), apply)
+            self._use(orjson.loads(body), etag, serving)
         except (ConfigRejected, orjson.JSONDecodeError) as exc:
             log.error("cached config not used: %s", exc)
             return False
@@ -62,27 +60,32 @@ class ControlPlaneSource:
     def current_version(self) -> str | None:
         return self.current.version if self.current else None
 
-    def _use(self, doc: object, etag: str | None, reuse: Snapshot, apply: Apply) -> None:
-        compiled = compile_document(doc, self._local, etag, reuse)
-        apply(compiled)
+    def _use(self, doc: object, etag: str | None, serving: Serving) -> None:
+        compiled = compile_document(doc, self._local, etag, serving.snapshot)
         self.current, self._doc = compiled, doc
+        serving.swap(compiled.snapshot)
+        serving.govern(compiled.overlay)
         for problem in compiled.problems:
             log.warning("config version %s: %s", compiled.version, problem)
 
-    async def pull(self, get: Callable[[], Snapshot], apply: Apply) -> bool:
+    async def refresh(self, serving: Serving) -> None:
+        """Pull now (raises when the control plane cannot be asked or refuses)."""
+        await self.pull(serving)
+
+    async def pull(self, serving: Serving) -> bool:
         """One pull; True when a new config was applied."""
         headers = {"Authorization": f"Bearer {self._token() or ''}"}
         if self._etag and self.current is not None:
             headers["If-None-Match"] = self._etag
         async with self._http().get(self._url, headers=headers, timeout=aiohttp.ClientTimeout(total=15)) as resp:
             if resp.status == 304:
-                self._expire_keys(get, apply)
+                self._expire_keys(serving)
                 return False
             if resp.status != 200:
                 raise PullRefused(resp.status)
             body, etag = await resp.read(), resp.headers.get("ETag")
         try:
-            self._use(orjson.loads(body), etag, get(), apply)
+            self._use(orjson.loads(body), etag, serving)
         except (ConfigRejected, orjson.JSONDecodeError) as exc:
             self.error = str(exc)
             log.error("config from the control plane not applied, still serving %s: %s", self.current_version, exc)
@@ -91,24 +94,24 @@ class ControlPlaneSource:
         self._etag = etag
         await asyncio.to_thread(self._state.save_config, body, etag)
         log.info("config version %s applied (%d keys, %d models, %d routes)", self.current_version,
-                 len(get().keys), len(get().models), len(get().routes))
+                 len(serving.snapshot.keys), len(serving.snapshot.models), len(serving.snapshot.routes))
         return True
 
-    def _expire_keys(self, get: Callable[[], Snapshot], apply: Apply) -> None:
+    def _expire_keys(self, serving: Serving) -> None:
         """A key past its expiry stops working without a new config."""
         cur = self.current
         if cur is not None and cur.next_expiry is not None and datetime.now(UTC) >= cur.next_expiry:
             with contextlib.suppress(ConfigRejected):
-                self._use(self._doc, self._etag, get(), apply)
+                self._use(self._doc, self._etag, serving)
 
-    def request_pull(self) -> None:
+    def request_reload(self) -> None:
         self._kick.set()
 
-    async def watch(self, get: Callable[[], Snapshot], apply: Apply) -> None:
+    async def watch(self, serving: Serving) -> None:
         """Run forever: pull now, then every `interval_s`."""
         while True:
             try:
-                await self.pull(get, apply)
+                await self.pull(serving)
                 if self.reachable is False:
                     log.info("control plane reachable again; config followed")
                 self.reachable = True

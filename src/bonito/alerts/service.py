@@ -31,8 +31,8 @@ from bonito.limits.base import BudgetCrossing
 from bonito.store.governance import AlertRuleRow, AlertWebhookRow
 
 if TYPE_CHECKING:
-    from bonito.gateway.snapshot import Snapshot
     from bonito.secrets.backend import SecretBackend
+    from bonito.snapshot import Snapshot
 
 log = logging.getLogger("bonito.alerts")
 QUEUE_BOUND = 10_000

@@ -17,8 +17,8 @@ from bonito.cache.store import AnswerStore, MemoryAnswerStore, RedisAnswerStore
 
 if TYPE_CHECKING:
     from bonito.cache.semantic.index import Encoder, SemanticCache
-    from bonito.gateway.snapshot import KeyEntry, Snapshot
     from bonito.providers.base import Operation
+    from bonito.snapshot import KeyEntry, Snapshot
 
 log = logging.getLogger("bonito.cache")
 HitKind = Literal["hit", "semantic-hit"]

@@ -23,6 +23,9 @@ class Settings:
     agent_delayed_s: float = 120.0
     agent_offline_s: float = 300.0
     cache_json: str | None = None  # BONITO_CACHE: full mode's `cache:` section as JSON
+    # how often a worker reads the config version: without notices, and with them (a fallback)
+    config_poll_s: float = 0.5
+    config_fallback_poll_s: float = 5.0
 
     @property
     def effective_database_url(self) -> str:
@@ -48,4 +51,6 @@ class Settings:
             agent_delayed_s=float(env.get("BONITO_AGENT_DELAYED_S") or 120.0),
             agent_offline_s=float(env.get("BONITO_AGENT_OFFLINE_S") or 300.0),
             cache_json=env.get("BONITO_CACHE") or None,
+            config_poll_s=float(env.get("BONITO_CONFIG_POLL_S") or 0.5),
+            config_fallback_poll_s=float(env.get("BONITO_CONFIG_FALLBACK_POLL_S") or 5.0),
         )

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bonito.config.settings import Settings
+from bonito.control.notices import ANNOUNCE
 from bonito.control.security import TokenIssuer
-from bonito.gateway.snapshot import Snapshot
 from bonito.secrets.backend import SecretBackend
+from bonito.snapshot import Snapshot
 
 
 async def _no_refresh() -> None:
@@ -38,10 +39,13 @@ class ControlContext:
     # hands an alert (bonito.alerts.model.Alert) to the platform's alert service
     notify: Callable[[Any], None] | None = None
     catalog_cache: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
+    # tells the other replicas a committed version bump (bonito.control.notices)
+    announce: Callable[[], None] | None = None
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        info = {ANNOUNCE: self.announce} if self.announce is not None else None
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
 
     def max_body_bytes(self) -> int:
         return self.get_snapshot().max_body_bytes

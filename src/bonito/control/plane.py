@@ -18,11 +18,13 @@ from bonito.cache.settings import cache_from_env
 from bonito.config.settings import Settings
 from bonito.control.app import create_control_app, harden
 from bonito.control.context import ControlContext
+from bonito.control.notices import VersionNotices
 from bonito.control.security import TokenIssuer, jwt_secret_from
 from bonito.control.snapshot import DatabaseSource
-from bonito.gateway.snapshot import Snapshot
 from bonito.secrets.backend import secret_backend_from_env
 from bonito.secrets.keyring import load_keyring
+from bonito.snapshot import Snapshot
+from bonito.snapshot.source import Serving
 from bonito.store.accounts import User
 
 log = logging.getLogger("bonito.control")
@@ -42,11 +44,11 @@ def cors_from_env() -> tuple[str, ...]:
 
 
 class ControlPlane:
-    def __init__(self, settings: Settings, engine: AsyncEngine, get_snapshot: Callable[[], Snapshot],
-                 swap: Callable[[Snapshot], None], router: Callable[[], Any] | None = None,
-                 notify: Callable[[Any], None] | None = None) -> None:
-        self._get = get_snapshot
-        self._swap = swap
+    def __init__(self, settings: Settings, engine: AsyncEngine, serving: Serving,
+                 router: Callable[[], Any] | None = None, notify: Callable[[Any], None] | None = None,
+                 notices: VersionNotices | None = None) -> None:
+        self._serving = serving
+        get_snapshot = self._snapshot
         self._task: asyncio.Task[None] | None = None
         self._agents_task: asyncio.Task[None] | None = None
         self._router = router
@@ -57,13 +59,17 @@ class ControlPlane:
         config_mode = settings.config_file is not None
         cors = cors_from_env()
         self.source = None if config_mode else DatabaseSource(
-            engine, secrets, redis_url=settings.redis_url, cors_origins=cors,
+            engine, secrets, redis_url=settings.redis_url, cors_origins=cors, notices=notices,
+            poll_s=settings.config_poll_s, fallback_poll_s=settings.config_fallback_poll_s,
             cache=cache_from_env(settings.cache_json))
         self.ctx = ControlContext(settings=settings, engine=engine, secrets=secrets, tokens=TokenIssuer(signing),
                                   get_snapshot=get_snapshot, config_mode=config_mode,
                                   refresh_snapshot=self.refresh, cors_origins=cors, plan_route=self.plan_route,
-                                  notify=notify)
+                                  notify=notify, announce=notices.announce if notices is not None else None)
         self.app: Any = harden(create_control_app(self.ctx), self.ctx)
+
+    def _snapshot(self) -> Snapshot:
+        return self._serving.snapshot
 
     def plan_route(self, route: Any, body: dict[str, Any]) -> dict[str, Any]:
         """A dry run by the gateway's own router: live breakers and observations, no state changed."""
@@ -71,21 +77,21 @@ class ControlPlane:
         from bonito.routing.router import Router
 
         router = self._router() if self._router is not None else Router()
-        return dry_run(router, self._get(), route, body)
+        return dry_run(router, self._serving.snapshot, route, body)
 
     async def refresh(self) -> None:
         if self.source is not None:
-            await self.source.refresh(self._get, self._swap)
+            await self.source.refresh(self._serving)
 
     async def start(self) -> None:
         """Full mode: serve the database's config, then follow its changes."""
         if self.source is not None:
             try:
-                await asyncio.wait_for(self.source.refresh(self._get, self._swap), 10)
+                await asyncio.wait_for(self.source.refresh(self._serving), 10)
             except Exception as exc:
                 log.warning("database config not loaded at start (%s); retrying in the background",
                             type(exc).__name__)
-            self._task = asyncio.create_task(self.source.watch(self._get, self._swap), name="bonito-config-watch")
+            self._task = asyncio.create_task(self.source.watch(self._serving), name="bonito-config-watch")
         from bonito.control.services.agents import watch_offline
 
         self._agents_task = asyncio.create_task(watch_offline(self.ctx), name="bonito-agent-status")

@@ -1,16 +1,13 @@
-"""Full mode's config source: the database, compiled into the gateway's immutable `Snapshot`.
+"""The database as a snapshot source: full mode's snapshot and, in both modes, the governance overlay.
 
-Every change through the API bumps `control_state.version` in its own
-transaction; each replica polls that one row (every `poll_s`) and, when it
-moved, compiles a new snapshot beside the serving one and swaps it in. Keys
-that expire are dropped at their expiry without a version change.
+Every change through the API bumps `control_state.version` in its own transaction; each replica
+reads that one row (every `poll_s`, or at once when told of a change) and, when it moved, loads
+what changed in one session: the limits and budgets set through the API (the governance overlay)
+and, in full mode, the whole snapshot, compiled beside the serving one and swapped in. Keys that
+expire are dropped at their expiry without a version change.
 
-Orgs own their names: two orgs may both call a model `gpt-4o-mini`. The
-gateway looks models and routes up by name only, so this snapshot's `keys`
-mapping notes the org of the key a request authenticated with (a context
-variable, private to that request's task) and `models`/`routes` answer from
-that org's names alone. (A gateway-side `snapshot.models_for(org)` would make
-this explicit; see the control-plane notes.)
+Orgs own their names: two orgs may both call a model `gpt-4o-mini`; the snapshot keeps each
+org's catalog apart (`Snapshot.by_org`).
 """
 
 from __future__ import annotations
@@ -18,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -28,13 +24,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bonito.config.schema import CacheConfig, LimitsConfig, ProviderConfig
-from bonito.control.services import policy_config
-from bonito.control.services.common import aware, now
-from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot, compile_route
+from bonito.control.notices import VersionNotices
+from bonito.control.overlay import load_overlay
+from bonito.gateway.compile import model_entry, provider_for
 from bonito.providers.base import Provider
-from bonito.providers.registry import build_provider
 from bonito.secrets.backend import SecretBackend
 from bonito.secrets.keyring import UnknownKeyError
+from bonito.snapshot import (
+    Catalog,
+    KeyEntry,
+    ModelEntry,
+    Overlay,
+    RouteEntry,
+    Snapshot,
+    compile_route,
+    key_scope,
+)
+from bonito.snapshot.source import Serving
 from bonito.store.accounts import Org
 from bonito.store.catalog import (
     ControlState,
@@ -44,11 +50,9 @@ from bonito.store.catalog import (
     ProviderRow,
     RoutingPolicyRow,
 )
-from bonito.usage.pricing import resolve_price
 from bonito.usage.tags import pairs
 
 log = logging.getLogger("bonito.control")
-V = TypeVar("V")
 _CONFIG: TypeAdapter[Any] = TypeAdapter(ProviderConfig)
 
 def org_view(snap: Snapshot, org_id: str) -> Catalog | None:
@@ -56,59 +60,59 @@ def org_view(snap: Snapshot, org_id: str) -> Catalog | None:
     return snap.by_org.get(org_id) if snap.by_org is not None else None
 
 
-def _allowed(value: Any, provider_ids: dict[str, str]) -> tuple[frozenset[str] | None, frozenset[str] | None]:
-    """allowed_models as stored → (model names, provider ids); a dict with both lists empty = no limit."""
-    if value is None:
-        return None, None
-    if isinstance(value, list):
-        return frozenset(str(v) for v in value), None
-    if isinstance(value, dict):
-        models = [str(v) for v in value.get("models") or []]
-        providers = [provider_ids.get(str(v), str(v)) for v in value.get("providers") or []]
-        if not models and not providers:
-            return None, None
-        return (frozenset(models) if models else frozenset()), (frozenset(providers) if providers else None)
-    return frozenset(), None
-
-
 class DatabaseSource:
-    """Compiles and watches the database; one per process (replica)."""
+    """Reads and watches the database; one per process (replica). A `SnapshotSource`.
 
-    def __init__(self, engine: AsyncEngine, secrets: SecretBackend, *, redis_url: str | None = None,
-                 cors_origins: tuple[str, ...] = (), poll_s: float = 0.5, cache: CacheConfig | None = None) -> None:
+    With `secrets` (full mode) it compiles the snapshot; without (config mode: `bonito.yaml`
+    gives the snapshot) it carries only the governance overlay.
+    """
+
+    def __init__(self, engine: AsyncEngine, secrets: SecretBackend | None, *, redis_url: str | None = None,
+                 cors_origins: tuple[str, ...] = (), poll_s: float = 0.5, fallback_poll_s: float = 5.0,
+                 notices: VersionNotices | None = None, cache: CacheConfig | None = None) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._secrets = secrets
         self._redis_url = redis_url
         self._cors = cors_origins
         self._cache = cache
-        self.poll_s = poll_s
+        self.poll_s = poll_s  # without notices (or while they are down)
+        self.fallback_poll_s = fallback_poll_s  # with them: only in case one is lost
+        self.notices = notices
         self.version: int | None = None
         self._next_expiry: datetime | None = None
         self._configs: dict[tuple[str, str], Any] = {}  # (provider id, secret ref) -> parsed config
-        self._kick = asyncio.Event()
+        self._kick = asyncio.Event()  # look now: a notice, or a reload asked for
+        self._forced = False  # reload whether or not the version moved
         self._lock = asyncio.Lock()
 
     async def current_version(self) -> int:
         async with self._sessions() as session:
-            return int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
+            return await _version(session)
 
     async def _provider_config(self, row: ProviderRow) -> Any:
         key = (row.id, row.secret_ref)
         if key not in self._configs:
+            assert self._secrets is not None  # only full mode compiles providers
             raw = await self._secrets.get(f"providers/{row.id}", row.secret_ref)
             self._configs = {k: v for k, v in self._configs.items() if k[0] != row.id}
             self._configs[key] = _CONFIG.validate_python(orjson.loads(raw))
         return self._configs[key]
 
-    async def load(self, current: Snapshot | None = None) -> Snapshot:
-        """Compile the whole database into a snapshot (provider pools reused when unchanged)."""
+    async def load(self, current: Snapshot | None = None) -> tuple[Snapshot | None, Overlay]:
+        """Read the overlay and (full mode) compile the snapshot, in one session; provider pools
+        are reused when unchanged."""
         async with self._lock, self._sessions() as session:
-            version = int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
-            snap = await self._compile(session, version, current)
+            version = await _version(session)
+            overlay = await load_overlay(session)
+            snap = await self._compile(session, version, current) if self._secrets is not None else None
         self.version = version
-        return snap
+        return snap, overlay
 
     async def _compile(self, session: AsyncSession, version: int, current: Snapshot | None) -> Snapshot:
+        # the control plane's services pull in FastAPI: config mode never compiles, never imports them
+        from bonito.control.services import policy_config
+        from bonito.control.services.common import aware
+
         orgs = {o.id: o for o in (await session.execute(select(Org))).scalars()}
         settings = {c.org_id: c.settings or {} for c in (await session.execute(select(GatewayConfigRow))).scalars()}
         providers: dict[str, Provider] = {}
@@ -119,9 +123,7 @@ class DatabaseSource:
                 continue
             try:
                 config = await self._provider_config(row)
-                old = current.providers.get(row.id) if current else None
-                providers[row.id] = old if old is not None and getattr(old, "config", None) == config \
-                    else build_provider(row.id, config)
+                providers[row.id] = provider_for(row.id, config, current)
             except Exception as exc:
                 hint = " (sealed under another master key: give every replica the same BONITO_MASTER_KEY)" \
                     if isinstance(exc, UnknownKeyError) else ""
@@ -136,10 +138,10 @@ class DatabaseSource:
             provider = providers.get(m.provider_id)
             if provider is None:
                 continue
-            price = resolve_price(provider.type, m.upstream_model, m.input_cost_per_mtok, m.output_cost_per_mtok,
-                                  m.cached_input_cost_per_mtok, m.cache_write_cost_per_mtok)
-            models.setdefault(m.org_id, {})[m.name] = ModelEntry(m.name, m.provider_id, provider, m.upstream_model,
-                                                                 price, org_id=m.org_id)
+            models.setdefault(m.org_id, {})[m.name] = model_entry(
+                m.name, m.provider_id, provider, m.upstream_model, input_cost=m.input_cost_per_mtok,
+                output_cost=m.output_cost_per_mtok, cached_input_cost=m.cached_input_cost_per_mtok,
+                cache_write_cost=m.cache_write_cost_per_mtok, org_id=m.org_id)
 
         routes: dict[str, dict[str, RouteEntry]] = {}
         keys: dict[str, KeyEntry] = {}
@@ -162,7 +164,7 @@ class DatabaseSource:
                 keys[r.key_hash] = KeyEntry(id=r.id, name=f"route:{r.name}", org_id=r.org_id, key_hash=r.key_hash,
                                             route=r.name, tier=_tier(orgs, r.org_id))
 
-        t = now()
+        t = datetime.now(UTC)
         next_expiry: datetime | None = None
         for k in (await session.execute(select(GatewayKeyRow).where(GatewayKeyRow.revoked_at.is_(None)))).scalars():
             expires = aware(k.expires_at)
@@ -170,7 +172,7 @@ class DatabaseSource:
                 if expires <= t:
                     continue
                 next_expiry = expires if next_expiry is None else min(next_expiry, expires)
-            allowed, allowed_providers = _allowed(k.allowed_models, provider_ids.get(k.org_id, {}))
+            allowed, allowed_providers = key_scope(k.allowed_models, provider_ids.get(k.org_id, {}))
             default_rpm = settings.get(k.org_id, {}).get("default_requests_per_minute")
             keys[k.key_hash] = KeyEntry(
                 id=k.id, name=k.name, org_id=k.org_id, key_hash=k.key_hash,
@@ -187,28 +189,52 @@ class DatabaseSource:
                         cache_off_orgs=frozenset(o for o, s in settings.items() if s.get("cache") is False))
 
     def request_reload(self) -> None:
+        self._forced = True
         self._kick.set()
 
-    async def refresh(self, get: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
-        """Compile and serve the database now."""
-        swap(await self.load(get()))
+    def _noticed(self) -> None:
+        """A notice (or a new subscription): read the version now; reload only if it moved."""
+        self._kick.set()
 
-    async def watch(self, get: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
-        """Run forever: recompile when the version moves, a key expires, or on request."""
+    async def refresh(self, serving: Serving) -> None:
+        """Read the database and serve it now."""
+        snap, overlay = await self.load(serving.snapshot)
+        if snap is not None:
+            serving.swap(snap)
+            log.info("control plane config: now serving version %d (%d keys)", snap.version, len(snap.keys))
+        serving.govern(overlay)
+
+    @property
+    def interval_s(self) -> float:
+        """How long until the version is read again unless a notice comes first; a key expiring
+        sooner is dropped on time (to within `poll_s`) all the same."""
+        wait = self.fallback_poll_s if self.notices is not None and self.notices.healthy else self.poll_s
+        if self._next_expiry is not None:
+            wait = min(wait, max(self.poll_s, (self._next_expiry - datetime.now(UTC)).total_seconds()))
+        return wait
+
+    async def watch(self, serving: Serving) -> None:
+        """Run forever: reload when told of a change, when the version moves, a key expires, or on request."""
+        listening = None
+        if self.notices is not None and self.notices.enabled:
+            listening = asyncio.get_running_loop().create_task(self.notices.listen(self._noticed))
+        try:
+            await self._follow(serving)
+        finally:
+            if listening is not None:
+                listening.cancel()
+
+    async def _follow(self, serving: Serving) -> None:
         down = False
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.poll_s)
-            forced = self._kick.is_set()
+                await asyncio.wait_for(self._kick.wait(), self.interval_s)
+            forced, self._forced = self._forced, False
             self._kick.clear()
             try:
-                version = await self.current_version()
-                expired = self._next_expiry is not None and now() >= self._next_expiry
-                if forced or expired or version != self.version:
-                    snap = await self.load(get())
-                    swap(snap)
-                    log.info("control plane config: now serving version %d (%d keys)", snap.version,
-                             len(snap.keys))
+                expired = self._next_expiry is not None and datetime.now(UTC) >= self._next_expiry
+                if forced or expired or await self.current_version() != self.version:
+                    await self.refresh(serving)
                 if down:
                     log.info("database is back; config changes are followed again")
                 down = False
@@ -216,6 +242,10 @@ class DatabaseSource:
                 if not down:
                     log.warning("database unavailable (%s); serving the last snapshot", type(exc).__name__)
                 down = True
+
+
+async def _version(session: AsyncSession) -> int:
+    return int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
 
 
 def _tier(orgs: dict[str, Org], org_id: str) -> str | None:

@@ -21,7 +21,7 @@ from bonito.cache.runtime import ResponseCache
 from bonito.gateway import errors
 from bonito.gateway.cache_hook import MISS, CaptureSend, serve_hit
 from bonito.gateway.errors import GatewayError
-from bonito.gateway.execute import Outcome, TargetHooks
+from bonito.gateway.execute import Outcome
 from bonito.gateway.http import (
     ClientGone,
     Headers,
@@ -32,16 +32,18 @@ from bonito.gateway.http import (
     send_json,
 )
 from bonito.gateway.respond import respond_json, respond_stream
-from bonito.gateway.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot
 from bonito.limits.base import LimitExceeded, RateDecision, RequestLimiter
 from bonito.limits.memory import MemoryRequestLimiter
 from bonito.limits.settle import SettleOnEnd
 from bonito.providers.base import Operation
 from bonito.providers.registry import unavailable_types
 from bonito.reliability.retry import RetryPolicy
+from bonito.routing.errors import RequestRefused
+from bonito.routing.hooks import TargetHooks
 from bonito.routing.plan import Plan
 from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
+from bonito.snapshot import Catalog, KeyEntry, ModelEntry, RouteEntry, Snapshot
 from bonito.usage.record import UsageRecord, new_id
 from bonito.usage.sink import UsageSink
 from bonito.usage.tags import request_tags
@@ -248,7 +250,14 @@ class Gateway:
         return key
 
     async def _plan(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
-              metadata: bytes | None = None) -> Plan:
+                    metadata: bytes | None = None) -> Plan:
+        try:
+            return await self._plan_for(key, requested, body, snap, metadata)
+        except RequestRefused as exc:
+            raise errors.bad_request(exc.message, param=exc.param) from None
+
+    async def _plan_for(self, key: KeyEntry, requested: str, body: dict[str, Any], snap: Snapshot,
+                        metadata: bytes | None) -> Plan:
         self.router.sync(snap)
         cat = snap.catalog(key.org_id)
         if key.route is not None:

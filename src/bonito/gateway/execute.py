@@ -11,20 +11,17 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from bonito.gateway.errors import GatewayError
-from bonito.gateway.snapshot import ModelEntry
 from bonito.providers.base import PROVIDER_AUTH_STATUSES, SHAPE_ERRORS, Call, UpstreamError, shape_error
 from bonito.reliability.retry import RetryPolicy
+from bonito.routing.hooks import TargetHooks
 from bonito.routing.plan import Attempt, Plan
+from bonito.snapshot import ModelEntry
 
 log = logging.getLogger("bonito.gateway")
 CallFactory = Callable[[ModelEntry], Call]
-# How an attempt ended, for breakers and statistics: "answered" is an upstream error
-# answer that is not the upstream's fault (a client-caused 4xx).
-AttemptResult = Literal["ok", "answered", "failure", "cancelled"]
-Admission = Literal["closed", "probe"]
 
 
 @dataclass(slots=True)
@@ -39,26 +36,6 @@ class Outcome:
     @property
     def calls(self) -> int:
         return sum(1 for a in self.attempts if a.outcome != "skipped")
-
-
-class TargetHooks:
-    """Breaker decisions and observations per target; `routing.hooks.RouteHooks` implements them."""
-
-    async def admit(self, plan: Plan, target: ModelEntry) -> Admission | None:
-        """May `target` be called now? None skips it (its circuit breaker is open)."""
-        return "closed"
-
-    def started(self, target: ModelEntry) -> None:
-        return None
-
-    def finished(self, plan: Plan, target: ModelEntry, admission: Admission, result: AttemptResult,
-                 ms: float, stream: bool) -> bool:
-        """Record an attempt; returns whether this target may be tried again."""
-        return True
-
-    def released(self, target: ModelEntry, total_ms: float | None) -> None:
-        """The call is over (a stream: its last chunk was read); total_ms when it completed."""
-        return None
 
 
 async def run_plan(

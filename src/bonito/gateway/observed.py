@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bonito.gateway.execute import Admission, AttemptResult, TargetHooks
-from bonito.gateway.snapshot import ModelEntry
 from bonito.observability.context import current_request
 from bonito.observability.telemetry import Telemetry
 from bonito.observability.tracing import Tracing
+from bonito.routing.hooks import Admission, AttemptResult, TargetHooks
 from bonito.routing.plan import Plan
+from bonito.snapshot import ModelEntry
 
 
 def observed_hooks(inner: TargetHooks, telemetry: Telemetry) -> TargetHooks:

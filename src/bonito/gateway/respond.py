@@ -14,9 +14,9 @@ import orjson
 from bonito.gateway.errors import GatewayError
 from bonito.gateway.execute import Outcome, open_stream, run_plan
 from bonito.gateway.http import JSON_CT, SSE_HEADERS, Headers, send_bytes
-from bonito.gateway.snapshot import ModelEntry
 from bonito.providers.base import SHAPE_ERRORS, Call, Operation, UpstreamError, shape_error
 from bonito.routing.plan import Plan
+from bonito.snapshot import ModelEntry
 from bonito.usage.meter import read_token_details
 from bonito.usage.record import UsageRecord
 

@@ -9,7 +9,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from bonito.gateway.snapshot import KeyEntry, Snapshot
+    from bonito.snapshot import KeyEntry, Snapshot
     from bonito.usage.record import UsageRecord
 
 Kind = Literal["requests", "tokens"]

@@ -25,11 +25,12 @@ from bonito.limits.base import (
     to_pico,
     window_headers,
 )
-from bonito.limits.policy import Overlay, plan_request
+from bonito.limits.policy import plan_request
+from bonito.snapshot import Overlay
 from bonito.usage.tags import label
 
 if TYPE_CHECKING:
-    from bonito.gateway.snapshot import KeyEntry, Snapshot
+    from bonito.snapshot import KeyEntry, Snapshot
     from bonito.usage.record import UsageRecord
 
 log = logging.getLogger("bonito.limits")

@@ -10,7 +10,6 @@ the API (the overlay) win over `bonito.yaml`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,36 +17,17 @@ from bonito.config.schema import BudgetConfig, OrgConfig, TierConfig
 from bonito.limits.base import WINDOW_S, Budget, Kind, LimitPlan, Scope, Window, to_pico
 from bonito.limits.estimate import estimate_tokens
 from bonito.limits.periods import period_end, period_id
+from bonito.snapshot import Overlay
 from bonito.usage.tags import matches, pairs, tag_id
 
 if TYPE_CHECKING:
-    from bonito.gateway.snapshot import KeyEntry, Snapshot
+    from bonito.snapshot import KeyEntry, Snapshot
 
 BUILTIN_TIERS: Mapping[str, TierConfig] = {
     "free": TierConfig(requests_per_minute=30),
     "pro": TierConfig(requests_per_minute=300),
     "enterprise": TierConfig(),  # custom: no org-wide cap unless the org sets one
 }
-
-
-@dataclass(frozen=True, slots=True)
-class KeyLimits:
-    """A key's limits set through the API (None: as configured elsewhere)."""
-
-    requests_per_minute: int | None = None
-    tokens_per_minute: int | None = None
-    budget: BudgetConfig | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Overlay:
-    """Org and key limits from the database, swapped whole when they change."""
-
-    orgs: Mapping[str, OrgConfig] = field(default_factory=dict)
-    keys: Mapping[str, KeyLimits] = field(default_factory=dict)
-    thresholds: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # budget alert % by org
-    # budgets scoped to a tag value, by org: (key id, or None for the whole org; the budget)
-    tag_budgets: Mapping[str, tuple[tuple[str | None, BudgetConfig], ...]] = field(default_factory=dict)
 
 
 def tier_of(key: KeyEntry, org: OrgConfig | None, snap: Snapshot) -> TierConfig:
@@ -150,4 +130,4 @@ def _budget(scope: Scope, owner: str, name: str, org_id: str, cfg: BudgetConfig,
     )
 
 
-__all__ = ["BUILTIN_TIERS", "WINDOW_S", "KeyLimits", "Overlay", "plan_request", "tier_of"]
+__all__ = ["BUILTIN_TIERS", "WINDOW_S", "plan_request", "tier_of"]

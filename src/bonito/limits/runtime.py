@@ -5,82 +5,78 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bonito.limits.backends import backend_for, backend_identity, redacted
 from bonito.limits.governor import CrossingListener, Governor
-from bonito.limits.policy import Overlay, all_budgets
+from bonito.limits.policy import all_budgets
+from bonito.snapshot import Overlay
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from bonito.limits.base import Budget, LimitBackend
+    from bonito.snapshot import Snapshot
 
-    from bonito.gateway.snapshot import Snapshot
-    from bonito.limits.base import LimitBackend
+# Picodollars recorded so far in a budget's period (the usage store, read by whoever owns it)
+RecordedSpend = Callable[["Budget"], Awaitable[int]]
 
 log = logging.getLogger("bonito.limits")
 CLOSE_OLD_AFTER_S = 30.0
-STORE_POLL_S = 0.5  # let requests admitted by the old backend settle against it
+SEED_CHECK_S = 0.5  # how soon a new overlay, snapshot or a returning Redis gets its budgets seeded
 
 
 class LimitsRuntime:
-    """Owns the Governor the gateway calls; `fallback_url` is REDIS_URL from the environment."""
+    """Owns the Governor the gateway calls; `fallback_url` is REDIS_URL from the environment.
+
+    It reads no database: the overlay comes from the snapshot's source (`use_overlay`) and the spend
+    already recorded from `recorded_spend`, a reader its owner passes in.
+    """
 
     def __init__(self, snap: Snapshot, fallback_url: str | None = None,
-                 on_crossing: CrossingListener | None = None) -> None:
+                 on_crossing: CrossingListener | None = None, recorded_spend: RecordedSpend | None = None) -> None:
         self.fallback_url = fallback_url
         url, size = self._wanted(snap)
         self.governor = Governor(backend_for(url, size), on_crossing=on_crossing)
+        self._recorded_spend = recorded_spend
         self._closing: set[asyncio.Task[None]] = set()
         self._follow: asyncio.Task[None] | None = None
-        self._seen: int | None = None
         self._seeded: tuple[object, ...] | None = None
 
-    async def start(self, engine: AsyncEngine, get_snapshot: Callable[[], Snapshot]) -> None:
-        """Load limits set through the API and seed budgets with recorded spend (before serving,
-        when the database answers quickly), then follow changes in the background."""
-        sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async def start(self, get_snapshot: Callable[[], Snapshot]) -> None:
+        """Seed budgets with recorded spend (before serving, when the store answers quickly), then
+        again whenever the overlay, the snapshot or the backend changes, or Redis comes back."""
+        if self._recorded_spend is None:
+            return
         try:
-            await asyncio.wait_for(self._sync(sessions, get_snapshot), 5)
+            await asyncio.wait_for(self._seed(get_snapshot()), 5)
         except Exception as exc:
-            log.warning("governance settings not loaded at start (%s); retrying", type(exc).__name__)
-        self._follow = asyncio.create_task(self._follow_store(sessions, get_snapshot), name="bonito-limits-store")
+            log.warning("recorded spend not loaded at start (%s); retrying", type(exc).__name__)
+        self._follow = asyncio.create_task(self._keep_seeded(get_snapshot), name="bonito-limits-seed")
 
-    async def _sync(self, sessions: async_sessionmaker[AsyncSession], get_snapshot: Callable[[], Snapshot]) -> None:
-        """Reload the overlay when `control_state.version` moved (every API change bumps it);
-        seed budgets at start, on any change, and when Redis comes back."""
-        from bonito.limits.overlay_source import load_overlay
-        from bonito.limits.seed import seed_budgets
-        from bonito.store.catalog import ControlState
+    async def _seed(self, snap: Snapshot) -> None:
+        backend, overlay = self.governor.backend, self.governor.overlay
+        state = (id(overlay), snap.version, id(backend), backend.available)
+        if self._recorded_spend is None or not backend.available or state == self._seeded:
+            return
+        for budget in all_budgets(snap, overlay, self.governor.clock()):
+            pico = await self._recorded_spend(budget)
+            if pico:
+                await backend.seed(budget, pico)
+        self._seeded = state
 
-        async with sessions() as session:
-            version = int(await session.scalar(select(ControlState.version).where(ControlState.id == 1)) or 0)
-            if version != self._seen:
-                self.use_overlay(await load_overlay(session))
-                self._seen = version
-            backend, snap = self.governor.backend, get_snapshot()
-            state = (version, snap.version, id(backend), backend.available)
-            if backend.available and state != self._seeded:
-                await seed_budgets(session, backend, all_budgets(snap, self.governor.overlay, self.governor.clock()))
-                self._seeded = state
-
-    async def _follow_store(self, sessions: async_sessionmaker[AsyncSession],
-                            get_snapshot: Callable[[], Snapshot]) -> None:
-        """Every `STORE_POLL_S`: a change through the API serves traffic within about a second."""
+    async def _keep_seeded(self, get_snapshot: Callable[[], Snapshot]) -> None:
         failing = False
         while True:
-            await asyncio.sleep(STORE_POLL_S)
+            await asyncio.sleep(SEED_CHECK_S)
             try:
-                await self._sync(sessions, get_snapshot)
+                await self._seed(get_snapshot())
                 if failing:
-                    log.info("governance settings readable again")
+                    log.info("recorded spend readable again")
                 failing = False
             except Exception as exc:
                 if not failing:
-                    log.warning("governance settings not loaded (%s); serving the last ones", type(exc).__name__)
+                    log.warning("recorded spend not loaded (%s); budgets count from what this process saw",
+                                type(exc).__name__)
                 failing = True
 
     def use_overlay(self, overlay: Overlay) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from bonito.gateway.snapshot import DEFAULT_ORG, RouteEntry, Snapshot
 from bonito.reliability.breaker import breaker_key
 from bonito.routing.request import RouteRequest
 from bonito.routing.router import Router
+from bonito.snapshot import DEFAULT_ORG, RouteEntry, Snapshot
 
 
 def dry_run(router: Router, snap: Snapshot, route: RouteEntry | str, body: Mapping[str, Any] | None = None,

@@ -1,14 +1,40 @@
-"""The gateway's per-target hooks, backed by circuit breakers and live observations."""
+"""Routing's per-target hooks, which the gateway calls around every attempt: the protocol
+(`TargetHooks`, a no-op base) and `RouteHooks`, backed by circuit breakers and live observations."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
-from bonito.gateway.execute import Admission, AttemptResult, TargetHooks
-from bonito.gateway.snapshot import ModelEntry
 from bonito.reliability.breaker import BreakerStore, breaker_key
 from bonito.routing.observed import Observations
 from bonito.routing.plan import Plan
+from bonito.snapshot import ModelEntry
+
+# How an attempt ended, for breakers and statistics: "answered" is an upstream error
+# answer that is not the upstream's fault (a client-caused 4xx).
+AttemptResult = Literal["ok", "answered", "failure", "cancelled"]
+Admission = Literal["closed", "probe"]
+
+
+class TargetHooks:
+    """Breaker decisions and observations per target; `RouteHooks` implements them."""
+
+    async def admit(self, plan: Plan, target: ModelEntry) -> Admission | None:
+        """May `target` be called now? None skips it (its circuit breaker is open)."""
+        return "closed"
+
+    def started(self, target: ModelEntry) -> None:
+        return None
+
+    def finished(self, plan: Plan, target: ModelEntry, admission: Admission, result: AttemptResult,
+                 ms: float, stream: bool) -> bool:
+        """Record an attempt; returns whether this target may be tried again."""
+        return True
+
+    def released(self, target: ModelEntry, total_ms: float | None) -> None:
+        """The call is over (a stream: its last chunk was read); total_ms when it completed."""
+        return None
 
 
 class RouteHooks(TargetHooks):

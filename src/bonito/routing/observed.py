@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bonito.gateway.snapshot import ModelEntry
+from bonito.snapshot import ModelEntry
 
 ALPHA = 0.3  # weight of the newest sample
 STALE_S = 60.0

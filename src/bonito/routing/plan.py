@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bonito.config.schema import BreakerConfig
-from bonito.gateway.snapshot import DEFAULT_ORG, ModelEntry
+from bonito.snapshot import DEFAULT_ORG, ModelEntry
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from bonito.gateway import errors
+from bonito.routing.errors import RequestRefused
 
 # ~4 characters per token: a good enough estimate for ranking by cost.
 CHARS_PER_TOKEN = 4
@@ -43,8 +43,8 @@ class RouteRequest:
                 except orjson.JSONDecodeError:
                     parsed = None
                 if not isinstance(parsed, dict):
-                    raise errors.bad_request("The x-bonito-metadata header must be a JSON object.",
-                                             param="x-bonito-metadata")
+                    raise RequestRefused("The x-bonito-metadata header must be a JSON object.",
+                                         param="x-bonito-metadata")
                 merged.update(parsed)
             body_meta = self.body.get("metadata")
             if isinstance(body_meta, dict):

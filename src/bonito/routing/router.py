@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bonito.gateway.snapshot import Catalog, ModelEntry, RouteEntry, Snapshot
 from bonito.reliability.breaker import BreakerStore, LocalBreakers
 from bonito.routing.conditions import first_match
 from bonito.routing.hooks import RouteHooks
@@ -24,6 +23,7 @@ from bonito.routing.request import RouteRequest
 from bonito.routing.scoring.remote import RemoteScorers, shown_name
 from bonito.routing.strategies import STRATEGIES
 from bonito.routing.strategy import Pool, Strategy, StrategyDeps
+from bonito.snapshot import Catalog, ModelEntry, RouteEntry, Snapshot
 
 # Plain models (no route) get one retry on a transient failure.
 DIRECT_MAX_ATTEMPTS = 2

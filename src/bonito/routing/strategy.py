@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from bonito.config.schema import SmartConfig
-from bonito.gateway.snapshot import ModelEntry
 from bonito.routing.observed import Observations
 from bonito.routing.request import RouteRequest
+from bonito.snapshot import ModelEntry
 
 
 @dataclass(frozen=True, slots=True)

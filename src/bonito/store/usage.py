@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -20,9 +20,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
+    select,
     text,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bonito.store.base import Base
@@ -163,3 +165,12 @@ async def insert_usage(engine: AsyncEngine, records: Sequence[UsageRecord]) -> N
             await conn.execute(step)
 
 
+
+
+async def spent_since(session: AsyncSession, scope: Literal["key", "org"], owner: str, since: datetime,
+                      tag: Sequence[tuple[str, str]] = ()) -> Decimal | None:
+    """USD recorded for a key or an org since `since` (only records carrying every `tag` pair)."""
+    column = UsageRow.key_id if scope == "key" else UsageRow.org_id
+    total: Decimal | None = await session.scalar(select(func.sum(UsageRow.cost_usd)).where(
+        column == owner, UsageRow.created_at >= since, *[UsageRow.tags[k].as_string() == v for k, v in tag]))
+    return total

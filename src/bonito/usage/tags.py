@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-MAX_VALUE_CHARS = 200
+from bonito.snapshot.model import TagPairs
 
-TagPairs = tuple[tuple[str, str], ...]
+MAX_VALUE_CHARS = 200
 
 
 def request_tags(defaults: TagPairs, listed: frozenset[str], metadata: Mapping[str, Any]) -> dict[str, str] | None:

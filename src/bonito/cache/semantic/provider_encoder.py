@@ -8,7 +8,7 @@ from bonito.providers.base import Call
 
 if TYPE_CHECKING:
     from bonito.cache.semantic.index import Embedded
-    from bonito.gateway.snapshot import ModelEntry
+    from bonito.snapshot import ModelEntry
 
 EMBED_TIMEOUT_S = 10.0
 

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bonito.control.errors import Invalid, NotFound
+from bonito.control.notices import PG_CHANNEL, announce_after_commit
 from bonito.control.schemas.common import ID_RE
 from bonito.store.catalog import ControlState
 
@@ -43,9 +44,13 @@ def aware(dt: datetime | None) -> datetime | None:
 
 
 async def bump_version(session: AsyncSession) -> None:
-    """Mark the serving config changed; every replica recompiles its snapshot within a poll."""
+    """Mark the serving config changed; every replica reloads when told (bonito.control.notices)
+    or at its next poll."""
     await session.execute(update(ControlState).where(ControlState.id == 1)
                           .values(version=ControlState.version + 1))
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"NOTIFY {PG_CHANNEL}"))  # delivered on commit, dropped on rollback
+    announce_after_commit(session)
 
 
 async def get_scoped(session: AsyncSession, model: type[T], org_id: str, obj_id: str, what: str) -> T:

@@ -18,7 +18,7 @@ from bonito.control.services import audit, policy_config
 from bonito.control.services.common import aware, bump_version, delete_scoped, get_scoped, new_id, now
 from bonito.control.services.keys import new_key
 from bonito.control.snapshot import org_view
-from bonito.gateway.errors import GatewayError
+from bonito.routing.errors import RequestRefused
 from bonito.store.catalog import ControlState, GatewayKeyRow, ModelRow, RoutingPolicyRow
 
 log = logging.getLogger("bonito.control")
@@ -175,7 +175,7 @@ async def dry_run(ctx: ControlContext, session: AsyncSession, p: Principal, poli
     if ctx.plan_route is not None:
         try:
             planned = ctx.plan_route(route, request)
-        except GatewayError as exc:  # the sample request is malformed
+        except RequestRefused as exc:  # the sample request is malformed
             raise Invalid("request", exc.message) from None
         except Exception as exc:  # never a 500 for a dry run: fall back to the configured order
             log.warning("dry run for routing policy %s failed (%s)", row.id, type(exc).__name__)

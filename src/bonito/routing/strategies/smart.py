@@ -13,10 +13,10 @@ then the weaker ones downwards.
 from __future__ import annotations
 
 from bonito.config.schema import SmartConfig
-from bonito.gateway.snapshot import ModelEntry
 from bonito.routing.request import RouteRequest
 from bonito.routing.scoring import Scorer, scorer
 from bonito.routing.strategy import Choice, Pool, StrategyDeps
+from bonito.snapshot import ModelEntry
 
 
 def price_tiers(targets: tuple[ModelEntry, ...]) -> list[list[ModelEntry]]:

@@ -1,5 +1,5 @@
 """Limits set through the API (org limits, budgets, budget alert thresholds), read from the
-database into the Governor's overlay by `LimitsRuntime`, off the request path."""
+database into the governance overlay by the database source, in the same poll as the snapshot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bonito.config.schema import BudgetConfig, OrgConfig, ThrottleConfig
-from bonito.limits.policy import KeyLimits, Overlay
+from bonito.snapshot import KeyLimits, Overlay
 from bonito.store.governance import AlertRuleRow, BudgetRow, OrgLimitsRow
 
 
@@ -21,6 +21,7 @@ def budget_config(row: BudgetRow) -> BudgetConfig:
 
 
 async def load_overlay(session: AsyncSession) -> Overlay:
+    """Every org's limits and budgets set through the API."""
     orgs: dict[str, OrgConfig] = {}
     for lim in (await session.scalars(select(OrgLimitsRow))).all():
         orgs[lim.org_id] = OrgConfig(requests_per_minute=lim.requests_per_minute,

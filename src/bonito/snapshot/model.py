@@ -1,8 +1,9 @@
-"""The immutable snapshot the gateway serves from, and how it is built from config.
+"""The immutable snapshot the gateway serves from: keys by hash, models, routes, providers, limits.
 
-Everything a request needs — keys by hash, models, routes, providers, limits —
-is here, so the request path never touches a database. A new snapshot is
-built beside the old one and swapped atomically (one reference assignment).
+Everything a request needs is here, so the request path never touches a database. A new snapshot
+is built beside the old one by a `SnapshotSource` and swapped atomically (one reference
+assignment). This floor imports only config's schema types: the provider protocol is named for the
+type checker alone (the snapshot holds provider instances built above it).
 """
 
 from __future__ import annotations
@@ -10,27 +11,26 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bonito.config.schema import (
     AlertsConfig,
-    BonitoConfig,
     BreakerConfig,
     BudgetConfig,
     CacheConfig,
     LimitsConfig,
     OrgConfig,
     RetryConfig,
-    RouteConfig,
     RouteRule,
     SmartConfig,
     TierConfig,
 )
-from bonito.providers.base import Provider
-from bonito.providers.registry import build_provider
-from bonito.usage.pricing import Price, resolve_price
-from bonito.usage.tags import TagPairs, pairs
+from bonito.snapshot.price import Price
+
+if TYPE_CHECKING:
+    from bonito.providers.base import Provider
+
+TagPairs = tuple[tuple[str, str], ...]  # a key's default attribution tags
 
 DEFAULT_ORG = "default"
 
@@ -153,72 +153,5 @@ class Snapshot:
 _EMPTY_CATALOG = Catalog({}, {})
 
 
-def compile_config(cfg: BonitoConfig, version: int, reuse: Snapshot | None = None) -> Snapshot:
-    """Build a snapshot from a validated `bonito.yaml`.
-
-    Provider instances (and their connection pools) whose config is unchanged
-    are taken over from `reuse`, so a reload does not drop warm connections.
-    """
-    providers: dict[str, Provider] = {}
-    for pid, pcfg in cfg.providers.items():
-        old = reuse.providers.get(pid) if reuse else None
-        if old is not None and getattr(old, "config", None) == pcfg:
-            providers[pid] = old
-        else:
-            providers[pid] = build_provider(pid, pcfg)
-
-    models: dict[str, ModelEntry] = {}
-    for name, m in cfg.models.items():
-        provider = providers[m.provider]
-        price = resolve_price(provider.type, m.model, m.input_cost_per_mtok, m.output_cost_per_mtok,
-                              m.cached_input_cost_per_mtok, m.cache_write_cost_per_mtok)
-        models[name] = ModelEntry(name, m.provider, provider, m.model, price)
-
-    routes = {name: compile_route(name, r, models) for name, r in cfg.routes.items()}
-
-    keys: dict[str, KeyEntry] = {}
-    for k in cfg.keys:
-        digest = k.key_sha256 or hash_key(k.key or "")
-        keys[digest] = KeyEntry(
-            id=f"key_{digest[:16]}", name=k.name, org_id=k.org, key_hash=digest,
-            requests_per_minute=k.requests_per_minute, tokens_per_minute=k.tokens_per_minute,
-            allowed_models=frozenset(k.allowed_models) if k.allowed_models is not None else None,
-            budget=k.budget, tags=pairs(k.tags), cache=k.cache,
-        )
-    for name, r in cfg.routes.items():
-        if r.key:
-            digest = hash_key(r.key)
-            keys[digest] = KeyEntry(
-                id=f"route_{digest[:16]}", name=f"route:{name}", org_id=DEFAULT_ORG, key_hash=digest,
-                route=name,
-            )
-
-    return Snapshot(
-        version=version, keys=keys, models=models, routes=routes, providers=providers,
-        limits=cfg.limits, redis_url=cfg.redis_url, cors_origins=tuple(cfg.cors_origins),
-        default_tier=cfg.default_tier, tiers=cfg.tiers, orgs=cfg.orgs, alerts=cfg.alerts, source="config",
-        default_tag_keys=frozenset(cfg.tags),
-        cache=cfg.cache if cfg.cache is not None and cfg.cache.on else None,
-        cache_off_orgs=frozenset(org for org, o in cfg.orgs.items() if not o.cache),
-    )
-
-
-def compile_route(name: str, r: RouteConfig, models: Mapping[str, ModelEntry], *, org_id: str = DEFAULT_ORG,
-                  id: str | None = None) -> RouteEntry:
-    """The one route compiler: `bonito.yaml`'s routes and the API's routing policies alike."""
-    return RouteEntry(
-        name=name, strategy=r.strategy,
-        targets=tuple(models[t.model] for t in r.targets),
-        weights=tuple(t.weight for t in r.targets),
-        retries=r.retries, timeout_s=r.timeout_s, breaker=r.circuit_breaker,
-        attempt_timeout_s=r.attempt_timeout_s, rules=tuple(r.rules), smart=r.smart,
-        org_id=org_id, id=id, cache=r.cache,
-    )
-
-
 def empty_snapshot(version: int = 0) -> Snapshot:
     return Snapshot(version=version, keys={}, models={}, routes={}, providers={})
-
-
-def cost_of(model: ModelEntry, prompt_tokens: int, completion_tokens: int) -> Decimal:
-    return model.price.cost(prompt_tokens, completion_tokens)

@@ -1,4 +1,4 @@
-"""Config-as-code source: builds snapshots from `bonito.yaml` and reloads on change.
+"""Config-as-code source (a `SnapshotSource`): builds snapshots from `bonito.yaml`, reloads on change.
 
 A changed file (checked every `poll_s`, or at once on SIGHUP) is loaded,
 validated and compiled beside the serving snapshot, then swapped in. An
@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from bonito.config.loader import ConfigError, load_config
-from bonito.gateway.snapshot import Snapshot, compile_config
+from bonito.gateway.compile import compile_config
+from bonito.snapshot import Snapshot
+from bonito.snapshot.source import Serving
 
 log = logging.getLogger("bonito.config")
 
@@ -42,11 +43,14 @@ class ConfigFileSource:
         self._version += 1
         return compile_config(cfg, self._version, reuse=current)
 
+    async def refresh(self, serving: Serving) -> None:
+        serving.swap(self.load(serving.snapshot))
+
     def request_reload(self) -> None:
         """Reload at once (SIGHUP)."""
         self._kick.set()
 
-    async def watch(self, get: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
+    async def watch(self, serving: Serving) -> None:
         """Run forever: swap in a new snapshot whenever the file changes and is valid."""
         while True:
             with contextlib.suppress(TimeoutError):
@@ -57,15 +61,15 @@ class ConfigFileSource:
             if not forced and (stamp is None or stamp == self._stamp):
                 continue
             try:
-                snap = self.load(get())
+                snap = self.load(serving.snapshot)
             except ConfigError as exc:
                 self._stamp = stamp
-                log.error("config reload rejected, still serving version %d:\n%s", get().version, exc)
+                log.error("config reload rejected, still serving version %d:\n%s", serving.snapshot.version, exc)
                 continue
             except Exception:
                 self._stamp = stamp
-                log.exception("config reload failed, still serving version %d", get().version)
+                log.exception("config reload failed, still serving version %d", serving.snapshot.version)
                 continue
-            swap(snap)
+            serving.swap(snap)
             log.info("config reloaded: now serving version %d (%d models, %d keys, %d routes)",
                      snap.version, len(snap.models), len(snap.keys), len(snap.routes))
