@@ -22,6 +22,7 @@ FLOORS: dict[str, int] = {
     "bonito.alerts": 1, "bonito.costs": 1,
     "bonito.gateway": 2,
     "bonito.control": 3, "bonito.agent": 3, "bonito.cli": 3, "bonito.web": 3, "bonito.platform": 3,
+    "bonito.lifecycle": 3,
     "bonito.__main__": 3,
 }
 FLOOR_NAMES = ("ground", "features", "gateway", "top")
