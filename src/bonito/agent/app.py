@@ -18,6 +18,7 @@ from bonito.agent.reporter import AgentReporter
 from bonito.agent.source import ControlPlaneSource
 from bonito.agent.state import StateDir
 from bonito.agent.token import OrgToken
+from bonito.cache.runtime import ResponseCache
 from bonito.config.schema import BonitoConfig
 from bonito.gateway.app import Gateway
 from bonito.lifecycle import lifespan, tune_gc
@@ -50,7 +51,8 @@ class AgentApp:
         self.limits = LimitsRuntime(first, local.redis_url or redis_url, on_crossing=self.heartbeat.crossed)
         self.telemetry = Telemetry(metrics_token=metrics_token)  # GET /metrics, traces, per-request lines
         self.gateway = Gateway(first, self.reporter, limiter=self.limits.governor, ready_check=self.ready,
-                               source=SOURCE, telemetry=self.telemetry)
+                               source=SOURCE, telemetry=self.telemetry,
+                               cache=ResponseCache(local.redis_url or redis_url))
         self._config_applied_at: float | None = None
         if self.telemetry.metrics.registry is not None:  # the agent runs one process: its own registry
             self.telemetry.metrics.registry.register(AgentCollector(self.reporter, self.heartbeat, ConfigState(
@@ -144,6 +146,7 @@ class AgentApp:
                 await p.aclose()
         await self.limits.aclose()
         await self.gateway.router.aclose()
+        await self.gateway.cache.aclose()
         if self._http is not None:
             await self._http.close()
         await self.telemetry.close()

@@ -37,6 +37,7 @@ from bonito.snapshot import (
     compile_route,
     key_scope,
 )
+from bonito.usage.tags import pairs
 
 _PROVIDER: TypeAdapter[Any] = TypeAdapter(ProviderConfig)
 
@@ -123,11 +124,16 @@ def _compile(doc: Any, local: BonitoConfig, etag: str | None, reuse: Snapshot | 
         keys[k["key_sha256"]] = KeyEntry(
             id=k["id"], name=k["name"], org_id=org_id, key_hash=k["key_sha256"],
             requests_per_minute=k.get("requests_per_minute"), tokens_per_minute=k.get("tokens_per_minute"),
-            allowed_models=allowed, allowed_providers=allowed_providers, tier=tier)
+            allowed_models=allowed, allowed_providers=allowed_providers, tier=tier,
+            cache=k.get("cache") is not False, tags=pairs(k.get("tags")))
 
+    # the response cache lives in the agent (prompts stay in the network): its own --config turns it on,
+    # the org's switch can turn it off
     snap = Snapshot(version=int(doc.get("version") or 0), keys=keys, models=models, routes=routes,
                     providers=providers, limits=local.limits, redis_url=local.redis_url,
-                    default_tier=tier or "enterprise", source="agent")
+                    default_tier=tier or "enterprise", source="agent", cache=local.cache,
+                    cache_off_orgs=frozenset() if doc.get("cache", True) else frozenset({org_id}),
+                    tag_keys={org_id: frozenset(doc.get("tag_keys") or ())})
     return AgentConfig(snap, _governance(doc, org_id), version=f"{doc.get('version')}:{(etag or '').strip(chr(34))[:12]}",
                        problems=tuple(problems), next_expiry=next_expiry,
                        provider_names={pid: str(p["name"]) for pid, p in doc["providers"].items()})

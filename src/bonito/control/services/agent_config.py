@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bonito.control.services import policy_config
 from bonito.control.services.common import aware, now
 from bonito.limits.base import to_pico
 from bonito.limits.periods import period_id, period_start
@@ -63,13 +65,11 @@ async def _document(session: AsyncSession, org_id: str) -> dict[str, Any]:
 
     routes: dict[str, dict[str, Any]] = {}
     for r in (await session.scalars(select(RoutingPolicyRow).where(RoutingPolicyRow.org_id == org_id))).all():
-        routes[r.name] = {
-            "id": r.id, "strategy": r.strategy, "key_sha256": r.key_hash,
-            "targets": [{"model": t["model"], "weight": t.get("weight")} for t in r.targets],
-            "retries": {"max_attempts": r.retries}, "timeout_s": r.timeout_s,
-            "circuit_breaker": {"failure_threshold": r.breaker_failures, "cooldown_s": r.breaker_cooldown_s,
-                                "error_rate": r.breaker_error_rate, "window_s": r.breaker_window_s,
-                                "min_requests": r.breaker_min_requests}}
+        try:  # every field of the route (rules, smart, cache, ...), as the shared gateway serves it
+            fields = policy_config.read(r).model_dump(mode="json", exclude={"key"})
+        except ValidationError:
+            continue  # the database source logs and skips it too
+        routes[r.name] = {"id": r.id, "key_sha256": r.key_hash, **fields}
 
     t = now()
     keys = []
@@ -81,7 +81,8 @@ async def _document(session: AsyncSession, org_id: str) -> dict[str, Any]:
         keys.append({"id": k.id, "name": k.name, "key_sha256": k.key_hash,
                      "requests_per_minute": k.requests_per_minute or settings.get("default_requests_per_minute"),
                      "tokens_per_minute": k.tokens_per_minute, "allowed_models": k.allowed_models,
-                     "expires_at": expires.isoformat() if expires else None})
+                     "expires_at": expires.isoformat() if expires else None, "cache": k.cache,
+                     "tags": k.tags or None})
     keys.sort(key=lambda k: k["id"])
 
     limits = await session.get(OrgLimitsRow, org_id)
@@ -96,6 +97,7 @@ async def _document(session: AsyncSession, org_id: str) -> dict[str, Any]:
     return {
         "format": FORMAT, "version": version, "org_id": org_id, "tier": org.tier if org else None,
         "providers": providers, "models": models, "routes": routes, "keys": keys,
+        "cache": settings.get("cache") is not False, "tag_keys": sorted(settings.get("tags") or ()),
         "org_limits": {"requests_per_minute": limits.requests_per_minute if limits else None,
                        "tokens_per_minute": limits.tokens_per_minute if limits else None},
         "budgets": budgets, "budget_alert_thresholds": thresholds,
