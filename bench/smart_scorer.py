@@ -8,6 +8,12 @@ p99 per prompt. Memory: resident set size before and after loading the
 weights and scoring, in this process. Lazy loading: a fresh interpreter that
 imports the gateway and plans a request on a non-smart route must not have
 read the weights.
+
+    .venv/bin/python bench/smart_scorer.py --encoder 64 --limit 300
+
+measures instead the candidate that was not shipped (docs/routing.md): the
+semantic extra's all-MiniLM-L6-v2 encoder over the first `--limit` dev
+prompts truncated to `--encoder` tokens, CPU per prompt and memory added.
 """
 
 from __future__ import annotations
@@ -42,11 +48,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "routing" / "dev.jsonl")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--encoder", type=int, default=0, help="measure the MiniLM encoder at this many tokens")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N prompts")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
     prompts = [json.loads(line)["prompt"] for line in args.data.read_text(encoding="utf-8").split("\n")
-               if line.strip()]
+               if line.strip()][:args.limit or None]
+    if args.encoder:
+        encoder_cost(prompts, args.encoder)
+        return
     before = rss_kb()
     from bonito.routing.complexity import complexity
 
@@ -71,6 +82,23 @@ def main() -> None:
     print(f"CPU time per prompt: {cpu_ms:.3f} ms (wall-clock above includes time other processes took the core)")
     print(f"memory added: {(loaded - before) / 1024:.1f} MB to load, {(after - before) / 1024:.1f} MB after scoring")
     print(f"weights loaded by importing the gateway without a smart request: {'no' if lazy == '0' else 'YES'}")
+
+
+def encoder_cost(prompts: list[str], max_tokens: int) -> None:
+    """CPU per prompt and memory of the full sentence encoder, the candidate measured and not shipped."""
+    from bonito.cache.semantic import encoder
+
+    encoder.MAX_TOKENS = max_tokens
+    before = rss_kb()
+    enc = encoder.MiniLMEncoder()
+    enc.embed("warm up")
+    loaded = rss_kb()
+    cpu0 = time.process_time()
+    for p in prompts:
+        enc.embed(p)
+    cpu_ms = (time.process_time() - cpu0) * 1000 / len(prompts)
+    print(f"MiniLM encoder, {len(prompts)} prompts truncated to {max_tokens} tokens: {cpu_ms:.2f} ms CPU per prompt, "
+          f"{(loaded - before) / 1024:.0f} MB added to load")
 
 
 if __name__ == "__main__":

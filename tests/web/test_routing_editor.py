@@ -136,6 +136,57 @@ async def test_edit_every_field_in_place_then_delete(page: Any, platform: Bonito
         await until(gone, "the deleted route stops serving")
 
 
+async def test_smart_settings_round_trip_through_the_editor(page: Any, platform: BonitoServer, fake: FakeOpenAI,
+                                                            second: FakeOpenAI) -> None:
+    email = await register(page, org="Route Editor Smart Co")
+    async with httpx.AsyncClient(base_url=platform.url, timeout=30) as http:
+        api = await Control.login(http, email)
+        policy, _ = await setup_route(api, fake, second)
+        row = await open_routing(page)
+        await row.get_by_role("button", name="Edit chat").click()
+        editor = page.get_by_role("form", name="Edit chat")
+        await expect(editor.get_by_label("Strong share")).to_be_hidden()  # smart settings only for smart
+        await editor.get_by_label("Strategy").select_option("smart")
+        await editor.get_by_label("Strong share").fill("0.3")
+        await editor.get_by_label("Scorer timeout (seconds)").fill("0.5")
+        await page.screenshot(path=f"{SCREENS}/routing-editor-smart.png", full_page=True)
+        await editor.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_text("Saved policy chat")).to_be_visible()
+        smart = (await api.get(f"/api/routing-policies/{policy['id']}"))["smart"]
+        assert smart["strong_share"] == 0.3 and smart["scorer"] == "builtin" and smart["scorer_timeout_s"] == 0.5
+        assert smart["thresholds"] is None
+
+        # reopened on the saved values; strong share off, tier cuts and an own scorer on
+        row = await open_routing(page)
+        await row.get_by_role("button", name="Edit chat").click()
+        editor = page.get_by_role("form", name="Edit chat")
+        await expect(editor.get_by_label("Strong share")).to_have_value("0.3")
+        await expect(editor.get_by_label("Scorer timeout (seconds)")).to_have_value("0.5")
+        await editor.get_by_label("Strong share").fill("")
+        await editor.get_by_label("Tier thresholds").fill("0.4, 0.7")
+        await editor.get_by_label(re.compile(r"^Scorer \(optional\)")).fill("https://classifier.example/score")
+        await editor.get_by_role("button", name="Save changes").click()
+
+        async def cuts_saved() -> Any:
+            smart = (await api.get(f"/api/routing-policies/{policy['id']}"))["smart"]
+            return smart if smart["thresholds"] is not None else None
+
+        smart = await until(cuts_saved, "the second save lands")  # the first save's notice may still show
+        assert smart["thresholds"] == [0.4, 0.7] and smart["strong_share"] is None
+        assert smart["scorer"] == "https://classifier.example/score" and smart["scorer_timeout_s"] == 0.5
+
+        row = await open_routing(page)
+        await row.get_by_role("button", name="Edit chat").click()
+        editor = page.get_by_role("form", name="Edit chat")
+        await expect(editor.get_by_label("Tier thresholds")).to_have_value("0.4, 0.7")
+        await expect(editor.get_by_label(re.compile(r"^Scorer \(optional\)"))).to_have_value("https://classifier.example/score")
+        # a share with an own scorer (and with tier cuts) is refused, named on the form, and nothing changes
+        await editor.get_by_label("Strong share").fill("0.2")
+        await editor.get_by_role("button", name="Save changes").click()
+        await expect(editor.get_by_role("alert")).to_contain_text("smart")
+        assert (await api.get(f"/api/routing-policies/{policy['id']}"))["smart"] == smart
+
+
 async def test_a_bad_value_is_named_on_the_form(page: Any, platform: BonitoServer, fake: FakeOpenAI,
                                                second: FakeOpenAI) -> None:
     email = await register(page, org="Route Editor Bad Co")

@@ -1,9 +1,10 @@
-"""The lexical features the built-in scorer reads: hashed word uni- and bigrams plus seven shape numbers.
+"""The features the built-in scorer reads: hashed word uni- and bigrams, seven shape and sixteen structure numbers.
 
 Shared by the gateway (scoring one prompt) and `scripts/fit_smart_router.py`
 (fitting the weights), so both see exactly the same features. Words are
 lower-cased and every number becomes one token: the score depends on what a
-prompt is about and how it is built, never on a particular benchmark's phrase.
+prompt is about and how it is built (`structure.py`), never on a particular
+benchmark's phrase.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import math
 import re
 import zlib
 
+from bonito.routing.scoring.structure import N_STRUCTURE, structure
+
 # 2^16 buckets: grouped cross-validation scored 2^16, 2^18 and 2^20 alike, and this keeps the table at 256 KB
 HASH_BITS = 16
 N_HASHED = 1 << HASH_BITS
-N_SHAPE = 7
+N_SHAPE = 7 + N_STRUCTURE
 N_FEATURES = N_HASHED + N_SHAPE
 # the shape numbers are few and dense: scaled up so the shared regularisation does not drown them in n-grams
-# (grouped cross-validation: APGR 0.575 at scale 1, 0.59-0.60 at 4-10)
+# (grouped cross-validation, seven shape numbers alone: APGR 0.575 at scale 1, 0.59-0.60 at 4-10)
 SHAPE_SCALE = 10.0
 
 _TOKEN = re.compile(r"[a-z]+|\d+(?:[.,]\d+)*|[^\sa-z\d]")
@@ -46,6 +49,7 @@ def features(text: str) -> dict[int, float]:
         (sum(map(len, words)) / len(words) if words else 0.0) / 8,  # mean word length
         math.log1p(len(_OPERATOR.findall(text))) / 4,
         math.log1p(text.count("?")) / 2,
+        *structure(text),
     )
     for i, v in enumerate(shape):
         out[N_HASHED + i] = SHAPE_SCALE * v

@@ -1,5 +1,5 @@
 // Editing a route in place: every field of a route (strategy, targets and weights, retries, timeouts,
-// circuit breaker, smart threshold, rules, response cache) in one form, saved with PATCH /api/routing-policies/{id}.
+// circuit breaker, smart settings, rules, response cache) in one form, saved with PATCH /api/routing-policies/{id}.
 
 import { api } from "./api.js";
 import { field, h, nextId, submitting, toast } from "./dom.js";
@@ -25,8 +25,7 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
   addTarget.addEventListener("click", () => targetRow({}).querySelector("input").focus());
   const strategy = field("Strategy", { name: "strategy", required: true }, { control: "select", options: strategies });
   strategy.querySelector("select").value = read(policy, "RoutingPolicyOut", "strategy");
-  const smart = field("Smart threshold", { name: "smart_threshold", type: "number", min: "0", max: "1", step: "0.01",
-    value: num(read(read(policy, "RoutingPolicyOut", "smart"), "SmartConfig", "threshold")) }, { hint: "0–1: at or above it, the strongest target first" });
+  const smart = smartFields(read(policy, "RoutingPolicyOut", "smart") || {}, num);
   const syncSmart = () => { smart.hidden = strategy.querySelector("select").value !== "smart"; };
   strategy.querySelector("select").addEventListener("change", syncSmart);
   syncSmart();
@@ -35,7 +34,7 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
   const form = h("form", { class: "route-editor", "aria-labelledby": titleId },
     h("h3", { id: titleId }, `Edit ${read(policy, "RoutingPolicyOut", "name")}`),
     h("datalist", { id: datalist }, models.map((m) => h("option", { value: m }))),
-    h("div", { class: "grid" }, strategy, smart,
+    h("div", { class: "grid" }, strategy,
       field("Attempts per target", { name: "max_attempts", type: "number", min: "1", max: "5", step: "1",
         value: num(read(policy, "RoutingPolicyOut", "retries") && read(policy, "RoutingPolicyOut", "retries").max_attempts) }),
       field("Timeout (seconds)", { name: "timeout_s", type: "number", min: "0.001", step: "any", value: num(read(policy, "RoutingPolicyOut", "timeout_s")) },
@@ -45,6 +44,7 @@ export function routeEditor(policy, { strategies, models, routes, onSaved, onCan
     h("p", {}, h("label", { class: "check" }, h("input", { type: "checkbox", name: "cache",
       checked: read(policy, "RoutingPolicyOut", "cache") !== false }), " Use the response cache ",
     h("span", { class: "muted" }, "(off: this route's requests always go upstream)"))),
+    smart,
     h("fieldset", {}, h("legend", {}, "Targets, in order of preference"), targets, addTarget),
     h("fieldset", {}, h("legend", {}, "Circuit breaker (per target)"), h("div", { class: "grid" },
       field("Failures to open", { name: "failure_threshold", type: "number", min: "1", step: "1", value: num(read(breaker, "BreakerConfig", "failure_threshold")) }),
@@ -96,6 +96,38 @@ function patchBody(form, rules) {
   if (number("max_attempts") !== null) body.retries = { max_attempts: number("max_attempts") };
   for (const k of Object.keys(body.circuit_breaker)) if (body.circuit_breaker[k] === null && k !== "error_rate") delete body.circuit_breaker[k];
   if (body.timeout_s === null) delete body.timeout_s;
-  if (body.strategy === "smart" && number("smart_threshold") !== null) body.smart = { threshold: number("smart_threshold") };
+  if (body.strategy === "smart") body.smart = smartBody(value, number);
   return body;
+}
+
+/** The smart settings (shown for the smart strategy only): one way to cut, and which scorer scores. */
+function smartFields(cfg, num) {
+  const thresholds = read(cfg, "SmartConfig", "thresholds");
+  const scorer = read(cfg, "SmartConfig", "scorer");
+  return h("fieldset", { class: "smart-fields" }, h("legend", {}, "Smart routing"), h("div", { class: "grid" },
+    field("Smart threshold", { name: "smart_threshold", type: "number", min: "0", max: "1", step: "0.01",
+      value: num(read(cfg, "SmartConfig", "threshold")) }, { hint: "0–1: at or above it, the strongest target first" }),
+    field("Strong share", { name: "smart_strong_share", type: "number", min: "0", max: "1", step: "0.01",
+      value: num(read(cfg, "SmartConfig", "strong_share")) }, { hint: "0–1 of traffic for the strongest target; replaces the threshold" }),
+    field("Tier thresholds", { name: "smart_thresholds", placeholder: "0.4, 0.7", value: thresholds ? thresholds.join(", ") : "" },
+      { hint: "Ascending cuts between price tiers; replace the threshold" }),
+    field("Scorer", { name: "smart_scorer", placeholder: "builtin", value: scorer && scorer !== "builtin" ? scorer : "" },
+      { hint: "Empty: the built-in scorer; or your classifier's https:// URL" }),
+    field("Scorer timeout (seconds)", { name: "smart_scorer_timeout_s", type: "number", min: "0.001", max: "10", step: "any",
+      value: num(read(cfg, "SmartConfig", "scorer_timeout_s")) }, { hint: "Then the built-in scorer decides" })));
+}
+
+// an empty strong share or tier cuts is null (off), an empty scorer the built-in one; an empty threshold or
+// timeout is left out (kept as saved)
+function smartBody(value, number) {
+  const cuts = value("smart_thresholds").split(",").map((c) => c.trim()).filter((c) => c !== "");
+  const smart = {
+    strong_share: number("smart_strong_share"),
+    // a cut that is not a number goes as typed, so the server's error names the field
+    thresholds: cuts.length ? cuts.map((c) => (Number.isNaN(Number(c)) ? c : Number(c))) : null,
+    scorer: value("smart_scorer") || "builtin",
+  };
+  if (number("smart_threshold") !== null) smart.threshold = number("smart_threshold");
+  if (number("smart_scorer_timeout_s") !== null) smart.scorer_timeout_s = number("smart_scorer_timeout_s");
+  return smart;
 }
