@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--skip-writer", action="store_true", help="do not measure the usage writer's capacity")
+    parser.add_argument("--skip-agent", action="store_true",
+                        help="do not measure the agent beside bonito serve (latency, req/s, ingest, spool)")
     parser.add_argument("--skip-agent-backlog", action="store_true",
                         help="do not measure the agent delivering an hour's spooled usage")
     parser.add_argument("--out", type=Path, default=servers.BENCH_DIR / "results" / "latest.json")
@@ -158,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + observability_cost.render(observability))
     if backlog is not None:
         print("\n" + agent_backlog.render(backlog))
+    if not args.skip_agent:
+        import agent as agent_bench
+
+        print("\nthe agent beside bonito serve (same control plane, same upstream):")
+        agent_bench.main(["--quick"] if args.quick else [])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(measure.dumps(results))
     print(f"\nwrote {args.out}")
