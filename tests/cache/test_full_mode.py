@@ -9,34 +9,18 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
-import pytest
 
 from tests.control.helpers import Api, Org, eventually
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.server import BonitoServer
 
 MODEL = "house-chat"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
-    env = {"BONITO_CACHE": '{"exact": {"ttl_s": 600}}'}
-    with BonitoServer(tmp_path_factory.mktemp("cache-full"), env=env) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
 
 
 def _client(server: BonitoServer, org: Org) -> openai.OpenAI:

@@ -5,12 +5,10 @@ bonito.yaml key or route with `cache: false` is (`x-bonito-cache: miss`, never a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import openai
-import pytest
 
 from tests.control.helpers import Api, Org, eventually
 from tests.fakes.openai_upstream import FakeOpenAI
@@ -19,20 +17,6 @@ from tests.support.server import BonitoServer
 
 MODEL = "house-chat"
 LIVE_S = 10.0  # the contract's 2 s, with room for a loaded machine
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
-    env = {"BONITO_CACHE": '{"exact": {"ttl_s": 600}}'}
-    with BonitoServer(tmp_path_factory.mktemp("cache-switch"), env=env) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
 
 
 def _ask(server: BonitoServer, key: str, text: str, model: str = MODEL) -> str:
