@@ -144,7 +144,9 @@ def test_one_orgs_latency_does_not_steer_the_other_orgs_latency_optimized_route(
     add_route(api, a, route)
     b_id = add_route(api, b, route)
     eventually(lambda: served(full, a, "m1") and served(full, b, "m1"), within_s=5.0)
-    a.fakes["m1"].fail_always(Fault(delay_s=0.5))  # a's m1 answers, slowly
+    # a's m1 answers, slowly: slow enough that one measured call outweighs m2's first measurement even when a
+    # loaded machine stalls it (the first observation is taken whole, later ones decay in at 0.3)
+    a.fakes["m1"].fail_always(Fault(delay_s=1.5))
     eventually(lambda: served(full, a, "fast"), within_s=5.0)
     used = [ask(full, a, "fast")[0] for _ in range(4)]
     assert used[-2:] == ["m2", "m2"]  # a has measured both and prefers its fast m2
