@@ -140,3 +140,31 @@ async def test_the_routing_editor_turns_a_routes_cache_off(page: Any, platform: 
 async def _equals(value: Any, expected: Any) -> bool:
     """Whether the awaited `value` is `expected` (for `until`)."""
     return bool(await value == expected)
+
+
+async def test_a_policy_created_with_the_cache_unchecked_is_made_without_it(page: Any, platform: BonitoServer,
+                                                                            fake: FakeOpenAI) -> None:
+    email = await register(page, org="Route Create Cache Co")
+    async with httpx.AsyncClient(base_url=platform.url, timeout=30) as http:
+        api = await Control.login(http, email)
+        key = await api.priced_key(fake)
+        await open_page(page, "Routing", "Routing policies")
+        form = page.get_by_role("form", name="Create a policy")
+        await form.get_by_label("Policy name").fill("nocache")
+        await form.locator("input[name='target.0.model']").fill("gpt-4o-mini")
+        box = form.get_by_role("checkbox", name=re.compile(r"^Use the response cache"))
+        await expect(box).to_be_checked()  # on unless unchecked, as the API's default
+        await box.press("Space")  # by keyboard
+        await expect(box).not_to_be_checked()
+        await form.get_by_role("button", name="Create policy").click()
+        await expect(page.get_by_text("Created policy nocache")).to_be_visible()
+        await expect(box).to_be_checked()  # the form is reset for the next policy
+        row = page.locator("tr[data-policy=nocache]")
+        await expect(row.get_by_role("cell", name="off", exact=True)).to_be_visible()
+        assert not await axe_violations(page)
+
+        policies = {p["name"]: p for p in await api.get("/api/routing-policies")}
+        assert policies["nocache"]["cache"] is False
+        text = f"Name a moon of Jupiter. {uuid.uuid4().hex}"
+        await until(lambda: _equals(cache_header(platform, key, text, "nocache"), "miss"), "the route is served")
+        assert await cache_header(platform, key, text, "nocache") == "miss"  # asked again: still not from the cache

@@ -68,6 +68,8 @@ function createForm(names, strategies, reveal, onCreated) {
       field("Attempts per target", { name: "max_attempts", type: "number", min: "1", max: "10", step: "1" }),
       field("Timeout (seconds)", { name: "timeout_s", type: "number", min: "1", step: "any" })),
     targets, more,
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "cache", value: "yes", checked: true }),
+      " Use the response cache (when the gateway has one)"),
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "generate_key", value: "yes" }),
       " Generate an rt- key bound to this policy (shown once)"),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Create policy")));
@@ -86,6 +88,7 @@ function createForm(names, strategies, reveal, onCreated) {
     if (v.max_attempts !== undefined) body.retries = { max_attempts: v.max_attempts };
     if (v.timeout_s !== undefined) body.timeout_s = v.timeout_s;
     if (v.generate_key) body.generate_key = true;
+    if (!v.cache) body.cache = false;
     const created = await submitting(form, () => api("POST", "/api/routing-policies", body));
     if (created === undefined) return;
     form.reset();
@@ -102,6 +105,7 @@ function policyTable(policies, stats, context) {
     ["Strategy", (p) => read(p, "RoutingPolicyOut", "strategy")],
     ["Targets", (p) => read(p, "RoutingPolicyOut", "targets")
       .map((t) => (typeof t === "string" ? t : `${t.model}${t.weight !== undefined && t.weight !== null ? ` (${t.weight})` : ""}`)).join(" → ")],
+    ["Cache", (p) => (read(p, "RoutingPolicyOut", "cache") === false ? "off" : "on")],
     ["Key", (p) => (read(p, "RoutingPolicyOut", "key_prefix") ? h("code", {}, `${read(p, "RoutingPolicyOut", "key_prefix")}…${read(p, "RoutingPolicyOut", "key_last4") || ""}`) : "—")],
     ["Last 24 h", (p) => traffic(stats.get(read(p, "RoutingPolicyOut", "name")))],
     ["Dry run", (p) => testControl(p)],
