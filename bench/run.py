@@ -17,6 +17,7 @@ import argparse
 import datetime
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="do not measure the agent beside bonito serve (latency, req/s, ingest, spool)")
     parser.add_argument("--skip-agent-backlog", action="store_true",
                         help="do not measure the agent delivering an hour's spooled usage")
+    parser.add_argument("--skip-smart", action="store_true",
+                        help="do not measure the smart router's scorer (time per prompt, memory, lazy loading)")
     parser.add_argument("--out", type=Path, default=servers.BENCH_DIR / "results" / "latest.json")
     return parser.parse_args(argv)
 
@@ -165,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print("\nthe agent beside bonito serve (same control plane, same upstream):")
         agent_bench.main(["--quick"] if args.quick else [])
+    if not args.skip_smart:
+        # its own process: it pins itself to one core and measures its own memory
+        print("\nthe smart router's built-in scorer, over the dev prompts:", flush=True)
+        subprocess.run([sys.executable, str(servers.BENCH_DIR / "smart_scorer.py"),
+                        "--repeat", "1" if args.quick else "3"], check=False)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(measure.dumps(results))
     print(f"\nwrote {args.out}")
