@@ -204,7 +204,7 @@ class Platform:
         self._tasks.append(asyncio.create_task(self.governance.watch(self), name="bonito-governance"))
 
     def _sample_metrics(self) -> None:
-        self.telemetry.metrics.sample(pending=self.sink.pending, snapshot_version=self.snapshot.version,
+        self.telemetry.metrics.sample(buffered=self.sink.buffered, snapshot_version=self.snapshot.version,
                                       spool_dir=self.settings.data_dir / "spool")
 
     async def _migrate_at_start(self) -> None:

@@ -131,7 +131,7 @@ class AgentApp:
         tune_gc()
 
     def _sample_metrics(self) -> None:
-        self.telemetry.metrics.sample(pending=self.reporter.depth, snapshot_version=self.gateway.snapshot.version,
+        self.telemetry.metrics.sample(buffered=self.reporter.buffered, snapshot_version=self.gateway.snapshot.version,
                                       spool_dir=self.state.spool_dir)
 
     async def shutdown(self) -> None:

@@ -84,6 +84,11 @@ class AgentReporter:
         self.drained_at: float | None = None  # wall time the spool was last wholly delivered
 
     @property
+    def buffered(self) -> int:
+        """Records waiting in memory for the next push."""
+        return len(self._pending)
+
+    @property
     def depth(self) -> int:
         """Records not yet stored by the control plane (in memory and on disk)."""
         return len(self._pending) + self.spool.records

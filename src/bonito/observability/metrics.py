@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from bonito import __version__
@@ -73,8 +74,15 @@ class Metrics:
         self.breaker_open = Gauge("bonito_circuit_breaker_open", "1 while a route target's circuit breaker "
                                   "is open (or half-open, awaiting its probe)", ["route", "target"],
                                   registry=reg, multiprocess_mode="livemostrecent")
-        self.pending = Gauge("bonito_usage_pending_records", "Usage records waiting to be written",
-                             registry=reg, multiprocess_mode="livesum")
+        # pending = every worker's memory (summed) + the spool directory they share (counted once): the two
+        # parts are kept apart and bonito_usage_pending_records is added up when a scrape renders them
+        self.buffered = Gauge("bonito_usage_buffered_records", "Usage records waiting in memory to be written",
+                              registry=reg, multiprocess_mode="livesum")
+        self.spooled_records = Gauge("bonito_usage_spooled_records", "Usage records spooled to disk, waiting "
+                                     "for the store", registry=reg, multiprocess_mode="livemax")
+        self._spool_count = SpoolCount()
+        if reg is not None:
+            reg.register(_Pending(self.buffered, self.spooled_records))
         self.spooled = Gauge("bonito_usage_spooled_bytes", "Usage records spooled to disk, waiting for the "
                              "store (bytes of JSON lines)", registry=reg, multiprocess_mode="livemax")
         self.snapshot_version = Gauge("bonito_snapshot_version", "Version of the config snapshot served",
@@ -137,15 +145,17 @@ class Metrics:
         self.breaker_open.labels(route, target).set(1 if is_open else 0)
 
     # -- state sampled between requests ------------------------------------
-    def sample(self, *, pending: int, snapshot_version: int, spool_dir: os.PathLike[str] | None = None) -> None:
-        """Set the gauges that describe this process (called every second and before a scrape)."""
-        self.pending.set(pending)
+    def sample(self, *, buffered: int, snapshot_version: int, spool_dir: os.PathLike[str] | None = None) -> None:
+        """Set the gauges that describe this process (called every second and before a scrape): `buffered` is
+        the usage records waiting in this process's memory; the spool directory is counted whole."""
+        self.buffered.set(buffered)
         if snapshot_version != self._seen_version:
             self._seen_version, self._since = snapshot_version, time.monotonic()
         self.snapshot_version.set(snapshot_version)
         self.snapshot_age.set(time.monotonic() - self._since)
         if spool_dir is not None:
             self.spooled.set(_spool_bytes(spool_dir))
+            self.spooled_records.set(self._spool_count.records(spool_dir))
 
     def stores(self, states: Mapping[str, str]) -> None:
         for store, state in states.items():
@@ -156,8 +166,8 @@ class Metrics:
         if self.shared_dir is None:
             assert self.registry is not None
             return generate_latest(self.registry)
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=self.shared_dir)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_WithPending(MultiProcessCollector(None, path=self.shared_dir)))
         return generate_latest(registry)
 
     def close(self) -> None:
@@ -179,6 +189,69 @@ def model_label(r: UsageRecord) -> str:
         return r.model_used
     route = d.get("route")
     return route or r.model_requested or ""
+
+
+def _pending(buffered: float, spooled: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily("bonito_usage_pending_records", "Usage records waiting to be written (in memory and "
+                             "spooled to disk)", value=buffered + spooled)
+
+
+class _Pending:
+    """One process: bonito_usage_pending_records from its two gauges."""
+
+    def __init__(self, buffered: Gauge, spooled: Gauge) -> None:
+        self._parts = (buffered, spooled)
+
+    def collect(self) -> Iterator[Metric]:
+        buffered, spooled = (sum(s.value for f in g.collect() for s in f.samples) for g in self._parts)
+        yield _pending(buffered, spooled)
+
+
+class _WithPending:
+    """Several workers: passes their shared files' families through and adds bonito_usage_pending_records,
+    records in memory summed over workers plus the records in the spool they share, counted once."""
+
+    def __init__(self, inner: MultiProcessCollector) -> None:
+        self._inner = inner
+
+    def collect(self) -> Iterator[Metric]:
+        buffered = spooled = 0.0
+        for family in self._inner.collect():
+            if family.name == "bonito_usage_buffered_records":
+                buffered = sum(s.value for s in family.samples)
+            elif family.name == "bonito_usage_spooled_records":
+                spooled = max((s.value for s in family.samples), default=0.0)
+            yield family
+        yield _pending(buffered, spooled)
+
+
+class SpoolCount:
+    """Records in a spool directory, shared by every process that spools there. Segments only grow until they
+    are deleted, so each is read once, and then only what was appended since."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, int]] = {}  # segment -> (bytes counted, records in them)
+
+    def records(self, spool_dir: os.PathLike[str]) -> int:
+        seen: dict[str, tuple[int, int]] = {}
+        try:
+            entries = [e for e in os.scandir(spool_dir) if e.name.startswith("usage-")]
+        except OSError:
+            entries = []
+        for entry in entries:
+            offset, lines = self._seen.get(entry.path, (0, 0))
+            try:
+                size = entry.stat().st_size
+                if size > offset:
+                    with open(entry.path, "rb") as fh:
+                        fh.seek(offset)
+                        chunk = fh.read(size - offset)
+                    offset, lines = offset + len(chunk), lines + chunk.count(b"\n")
+            except OSError:
+                continue  # delivered and deleted meanwhile
+            seen[entry.path] = (offset, lines)
+        self._seen = seen
+        return sum(lines for _, lines in seen.values())
 
 
 def _spool_bytes(spool_dir: os.PathLike[str]) -> int:

@@ -71,6 +71,11 @@ class DatabaseSink:
         self.written = 0
 
     @property
+    def buffered(self) -> int:
+        """Records waiting in this process's memory."""
+        return len(self._buffer)
+
+    @property
     def pending(self) -> int:
         """Records not yet in the store: waiting in memory or spooled on disk."""
         return len(self._buffer) + self.spool.records
