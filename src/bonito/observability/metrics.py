@@ -227,31 +227,41 @@ class _WithPending:
 
 class SpoolCount:
     """Records in a spool directory, shared by every process that spools there. Segments only grow until they
-    are deleted, so each is read once, and then only what was appended since."""
+    are deleted, so each byte is read once. It runs on the event loop, so each call reads at most
+    `budget_bytes`; bytes not read yet are estimated at the average record size read so far, until they are."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget_bytes: int = 4 << 20) -> None:
+        self.budget_bytes = budget_bytes
         self._seen: dict[str, tuple[int, int]] = {}  # segment -> (bytes counted, records in them)
 
     def records(self, spool_dir: os.PathLike[str]) -> int:
         seen: dict[str, tuple[int, int]] = {}
+        unread = 0
+        budget = self.budget_bytes
         try:
-            entries = [e for e in os.scandir(spool_dir) if e.name.startswith("usage-")]
+            entries = sorted((e for e in os.scandir(spool_dir) if e.name.startswith("usage-")), key=lambda e: e.name)
         except OSError:
             entries = []
         for entry in entries:
             offset, lines = self._seen.get(entry.path, (0, 0))
             try:
                 size = entry.stat().st_size
-                if size > offset:
+                if size > offset and budget > 0:
                     with open(entry.path, "rb") as fh:
                         fh.seek(offset)
-                        chunk = fh.read(size - offset)
-                    offset, lines = offset + len(chunk), lines + chunk.count(b"\n")
+                        chunk = fh.read(min(size - offset, budget))
+                    budget -= len(chunk)
+                    end = chunk.rfind(b"\n") + 1  # count whole lines only; a torn tail is read again next time
+                    offset, lines = offset + end, lines + chunk.count(b"\n")
             except OSError:
                 continue  # delivered and deleted meanwhile
             seen[entry.path] = (offset, lines)
+            unread += max(0, size - offset)
         self._seen = seen
-        return sum(lines for _, lines in seen.values())
+        counted_bytes = sum(o for o, _ in seen.values())
+        counted = sum(n for _, n in seen.values())
+        per_record = counted_bytes / counted if counted else 750.0
+        return counted + round(unread / per_record) if unread > per_record else counted
 
 
 def _spool_bytes(spool_dir: os.PathLike[str]) -> int:
