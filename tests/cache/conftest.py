@@ -1,5 +1,5 @@
 """A full-mode server (control plane + gateway) with the exact cache on through BONITO_CACHE, one per test
-module, and an /api client for it; modules that need another setup define their own `server`."""
+module (tests/conftest.py's `api` talks to it); modules that need another setup define their own `server`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.control.helpers import Api
 from tests.support.server import BonitoServer
 
 
@@ -17,9 +16,3 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
     with BonitoServer(tmp_path_factory.mktemp("cache-full"), env=env) as srv:
         yield srv
 
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()

@@ -22,13 +22,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
         srv.stop()
 
 
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def admin(api: Api) -> Account:
     return api.register()

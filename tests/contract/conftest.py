@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.control.helpers import Api
 from tests.support.server import BonitoServer
 
 
@@ -18,9 +17,3 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
     with BonitoServer(tmp_path_factory.mktemp("contract-full")) as srv:
         yield srv
 
-
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()

@@ -26,13 +26,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
 
 
 @pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
 def org_a(api: Api, upstream: FakeOpenAI) -> Org:
     org = api.org_with_key(upstream.url, key_body={"name": "data", "tags": {"team": "data"}})
     r = api.http.put("/api/gateway/config", json={"tags": ["team", "project"]}, headers=org.admin.headers)

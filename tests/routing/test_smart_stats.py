@@ -32,13 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BonitoServer]:
         yield srv
 
 
-@pytest.fixture(scope="module")
-def api(server: BonitoServer) -> Iterator[Api]:
-    client = Api(server.url)
-    yield client
-    client.close()
-
-
 def test_savings_equal_a_hand_computation_on_recorded_usage(api: Api, server: BonitoServer,
                                                              fake: FakeOpenAI) -> None:
     org = api.org_with_key(fake.url)  # gpt-4o-mini at 0.15 / 0.60 $/Mtok
